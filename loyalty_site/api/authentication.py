@@ -1,0 +1,49 @@
+"""Store API keys: ``Authorization: Bearer <key>``. The request's ``user`` is the store's
+client, ``auth`` the key row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rest_framework import authentication, exceptions, permissions
+
+from members.api_keys import api_key_authenticate
+from members.models import ApiKey, Store
+
+
+@dataclass(frozen=True)
+class StoreClient:
+    """Who is calling: a store, through one of its keys."""
+
+    store: Store
+    key: ApiKey
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+
+    @property
+    def pk(self) -> int:
+        return self.key.pk
+
+
+class StoreKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, raw_key = header.partition(" ")
+        if scheme.lower() != self.keyword.lower() or not raw_key.strip():
+            raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <key>'.")
+        key = api_key_authenticate(raw_key.strip())
+        if key is None:
+            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        return StoreClient(store=key.store, key=key), key
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+class IsStore(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, StoreClient)

@@ -1,0 +1,33 @@
+"""``manage.py seed_demo [--program-only]``: idempotent demo data.
+
+Each app contributes a ``demo`` module with ``seed_program()`` (settings, tiers, the default
+rewards) and ``seed_demo(out)`` (members, history, campaigns); they run in dependency order.
+"""
+
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+DEMO_MODULES = ["members.demo", "rewards.demo", "campaigns.demo"]
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo program; with --program-only just settings, tiers and rewards."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--program-only", action="store_true")
+
+    def handle(self, *args, program_only: bool, **options) -> None:
+        modules = [import_module(name) for name in DEMO_MODULES if find_spec(name)]
+        with transaction.atomic():
+            for module in modules:
+                if seed_program := getattr(module, "seed_program", None):
+                    seed_program()
+        self.stdout.write("Program settings, tiers and rewards are in place.")
+        if program_only:
+            return
+        for module in modules:
+            if seed_demo := getattr(module, "seed_demo", None):
+                seed_demo(self.stdout)

@@ -1,0 +1,41 @@
+"""Celery: the broker, reliability settings and the one beat schedule."""
+
+import environ
+
+env = environ.Env()
+_redis_url = env.str("REDIS_URL", default="")
+
+if _redis_url:
+    CELERY_BROKER_URL = _redis_url
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Longer than the longest chunk, so an unacknowledged chunk is not redelivered while it
+        # is still running on a live worker.
+        "visibility_timeout": 3600,
+    }
+else:
+    # Embedded broker for `make run` with no server: messages are files in .run/broker.
+    from pathlib import Path
+
+    _broker_dir = Path(__file__).resolve().parent.parent.parent / ".run" / "broker"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "out"),
+        "data_folder_out": str(_broker_dir / "out"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged after it finishes, and given back to the queue if its worker dies:
+# every job chunk is idempotent, so running one twice is safe and losing one is not.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 30 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+CELERY_BEAT_SCHEDULE: dict = {}

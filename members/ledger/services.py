@@ -1,0 +1,434 @@
+"""Writes to the points ledger. Each function is one transaction that locks the member row
+first, is idempotent by key, and either writes everything or nothing.
+
+A debit takes points from the member's available lots, soonest-expiring first. A reversal
+claws back what a source credited, from that source's own lots first; when those points were
+already spent it takes from other lots and, past that, leaves a negative balance (a debt) that
+the next points to arrive pay off. A restoration gives a debit's points back to the very lots
+they came from, so they keep their original expiry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from ..errors import (
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidPoints,
+    InvalidRequest,
+    MemberInactive,
+    NothingToReverse,
+)
+from ..locks import lock_member
+from ..models import LedgerEntry, LotAllocation, Member, PointLot, Program, User
+
+Kind = LedgerEntry.Kind
+Source = LedgerEntry.Source
+# The order debits take lots in: available before pending, soonest-expiring first.
+LOT_ORDER = ("is_pending", F("expires_at").asc(nulls_last=True), "id")
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What a ledger service did: the entry, and whether this call created it (False on a
+    replay of the same idempotency key)."""
+
+    entry: LedgerEntry
+    created: bool
+
+
+def points_credit(
+    *,
+    member_id: int,
+    points: int,
+    idempotency_key: str,
+    source_type: str,
+    source_id: str = "",
+    kind: str = Kind.EARN,
+    description: str = "",
+    earned_at: datetime | None = None,
+    available_at: datetime | None = None,
+    created_by: User | None = None,
+    now: datetime | None = None,
+) -> Posting:
+    """Credit ``points`` into a new lot. The lot is pending until ``available_at`` (default:
+    at once) and expires as the program says, counted from ``earned_at``."""
+    _check_points(points)
+    _check_key(idempotency_key)
+    if kind not in (Kind.EARN, Kind.BONUS, Kind.ADJUST, Kind.REVERSAL):
+        raise InvalidRequest(f"A credit cannot be of kind {kind!r}.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        member = lock_member(member_id)
+        if replay := _replay(idempotency_key, member=member, kind=kind, points=points):
+            return replay
+        if member.status == Member.Status.CLOSED:
+            raise MemberInactive()
+        available_at = available_at or now
+        program = Program.load()
+        debt = _debt(member)
+        entry = _write_entry(
+            member,
+            kind=kind,
+            points=points,
+            idempotency_key=idempotency_key,
+            source_type=source_type,
+            source_id=source_id,
+            description=description,
+            created_by=created_by,
+            now=now,
+        )
+        lot = PointLot.objects.create(
+            member=member,
+            entry=entry,
+            points=points,
+            remaining=points,
+            is_pending=available_at > now,
+            available_at=available_at,
+            expires_at=program.lot_expiry(earned_at or now),
+            created_at=now,
+        )
+        if lot.is_pending:
+            member.points_pending += points
+        else:
+            member.points_available += points
+        _settle_debt(member, entry, debt, lots=[lot])
+        member.last_activity_at = max(member.last_activity_at or now, now)
+        _save_balances(member, entry)
+        return Posting(entry, created=True)
+
+
+def points_debit(
+    *,
+    member_id: int,
+    points: int,
+    idempotency_key: str,
+    source_type: str,
+    source_id: str = "",
+    kind: str = Kind.REDEEM,
+    description: str = "",
+    created_by: User | None = None,
+    now: datetime | None = None,
+) -> Posting:
+    """Spend ``points`` of the available balance, soonest-expiring lots first. Never
+    overdraws: with too few points it raises ``InsufficientPoints`` and writes nothing."""
+    _check_points(points)
+    _check_key(idempotency_key)
+    if kind not in (Kind.REDEEM, Kind.ADJUST):
+        raise InvalidRequest(f"A debit cannot be of kind {kind!r}.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        member = lock_member(member_id)
+        if replay := _replay(idempotency_key, member=member, kind=kind, points=-points):
+            return replay
+        if member.status != Member.Status.ACTIVE:
+            raise MemberInactive()
+        if member.points_available < points:
+            raise InsufficientPoints(
+                f"The member has {max(member.points_available, 0)} points available; "
+                f"{points} are needed."
+            )
+        entry = _write_entry(
+            member,
+            kind=kind,
+            points=-points,
+            idempotency_key=idempotency_key,
+            source_type=source_type,
+            source_id=source_id,
+            description=description,
+            created_by=created_by,
+            now=now,
+        )
+        taken = _take(member, entry, points, _open_lots(member, pending=False))
+        if taken != points:  # the cache said there were enough: the ledger disagrees with itself
+            raise RuntimeError(f"Member {member.pk}: available lots hold less than the balance.")
+        member.last_activity_at = max(member.last_activity_at or now, now)
+        _save_balances(member, entry)
+        return Posting(entry, created=True)
+
+
+def points_reverse(
+    *,
+    member_id: int,
+    source_type: str,
+    source_id: str,
+    idempotency_key: str,
+    points: int | None = None,
+    description: str = "",
+    now: datetime | None = None,
+) -> Posting:
+    """Claw back ``points`` (default: all that is left) of what one source credited.
+
+    The source's own lots give first, then the member's other lots (available, then pending,
+    soonest-expiring first); what is still missing leaves the available balance negative.
+    """
+    if points is not None:
+        _check_points(points)
+    _check_key(idempotency_key)
+    now = now or timezone.now()
+    with transaction.atomic():
+        member = lock_member(member_id)
+        if replay := _replay(
+            idempotency_key,
+            member=member,
+            kind=Kind.REVERSAL,
+            points=None if points is None else -points,
+            sign=-1,
+        ):
+            return replay
+        source_entries = LedgerEntry.objects.filter(
+            member=member, source_type=source_type, source_id=source_id
+        )
+        credited = source_entries.filter(points__gt=0).aggregate(s=Sum("points"))["s"] or 0
+        reversed_ = -(
+            source_entries.filter(kind=Kind.REVERSAL, points__lt=0).aggregate(s=Sum("points"))["s"]
+            or 0
+        )
+        reversible = credited - reversed_
+        points = reversible if points is None else points
+        if points <= 0 or points > reversible:
+            raise NothingToReverse(
+                f"{reversible} points of that source are left to reverse; {points} asked."
+            )
+        entry = _write_entry(
+            member,
+            kind=Kind.REVERSAL,
+            points=-points,
+            idempotency_key=idempotency_key,
+            source_type=source_type,
+            source_id=source_id,
+            description=description,
+            created_by=None,
+            now=now,
+        )
+        source_lots = list(
+            PointLot.objects.filter(
+                member=member,
+                remaining__gt=0,
+                entry__source_type=source_type,
+                entry__source_id=source_id,
+            ).order_by(*LOT_ORDER)
+        )
+        source_lot_ids = {lot.pk for lot in source_lots}
+        other_lots = [
+            lot
+            for lot in _open_lots(member, pending=None)
+            if lot.pk not in source_lot_ids
+        ]
+        taken = _take(member, entry, points, [*source_lots, *other_lots])
+        member.points_available -= points - taken  # the shortfall becomes a debt
+        _save_balances(member, entry)
+        return Posting(entry, created=True)
+
+
+def points_restore(
+    *,
+    member_id: int,
+    source_type: str,
+    source_id: str,
+    idempotency_key: str,
+    description: str = "",
+    now: datetime | None = None,
+) -> Posting:
+    """Give back everything a source's debits took, to the lots they took it from."""
+    _check_key(idempotency_key)
+    now = now or timezone.now()
+    with transaction.atomic():
+        member = lock_member(member_id)
+        if replay := _replay(idempotency_key, member=member, kind=Kind.REVERSAL, sign=1):
+            return replay
+        net_by_lot = (
+            LotAllocation.objects.filter(
+                entry__member=member,
+                entry__source_type=source_type,
+                entry__source_id=source_id,
+            )
+            .values("lot_id")
+            .annotate(net=Sum("points"))
+            .filter(net__gt=0)
+        )
+        net_by_lot = {row["lot_id"]: row["net"] for row in net_by_lot}
+        points = sum(net_by_lot.values())
+        if points <= 0:
+            raise NothingToReverse("Nothing of that source is left to give back.")
+        debt = _debt(member)
+        entry = _write_entry(
+            member,
+            kind=Kind.REVERSAL,
+            points=points,
+            idempotency_key=idempotency_key,
+            source_type=source_type,
+            source_id=source_id,
+            description=description,
+            created_by=None,
+            now=now,
+        )
+        lots = list(PointLot.objects.filter(pk__in=net_by_lot).order_by(*LOT_ORDER))
+        for lot in lots:
+            lot.remaining += net_by_lot[lot.pk]
+            if lot.is_pending:
+                member.points_pending += net_by_lot[lot.pk]
+            else:
+                member.points_available += net_by_lot[lot.pk]
+        PointLot.objects.bulk_update(lots, ["remaining"])
+        LotAllocation.objects.bulk_create(
+            LotAllocation(entry=entry, lot=lot, points=-net_by_lot[lot.pk]) for lot in lots
+        )
+        _settle_debt(member, entry, debt, lots=lots)
+        _save_balances(member, entry)
+        return Posting(entry, created=True)
+
+
+def points_adjust(
+    *,
+    member_id: int,
+    points: int,
+    reason: str,
+    staff_user: User,
+    idempotency_key: str,
+    now: datetime | None = None,
+) -> Posting:
+    """A staff correction: positive opens an available lot, negative spends like a debit."""
+    from ..audit import audit_record
+
+    if not isinstance(points, int) or isinstance(points, bool) or points == 0:
+        raise InvalidPoints("An adjustment is a whole number of points other than zero.")
+    if not reason or not reason.strip():
+        raise InvalidRequest("An adjustment needs a reason.", fields={"reason": ["Required."]})
+    if staff_user is None or not staff_user.is_staff:
+        raise InvalidRequest("Only staff can adjust points.")
+    common = {
+        "member_id": member_id,
+        "idempotency_key": idempotency_key,
+        "source_type": Source.STAFF,
+        "source_id": str(staff_user.pk),
+        "kind": Kind.ADJUST,
+        "description": reason.strip()[:255],
+        "created_by": staff_user,
+        "now": now,
+    }
+    with transaction.atomic():
+        if points > 0:
+            posting = points_credit(points=points, **common)
+        else:
+            posting = points_debit(points=-points, **common)
+        if posting.created:
+            audit_record(
+                actor=staff_user,
+                action="points_adjusted",
+                member_id=member_id,
+                details={"points": points, "reason": reason.strip(), "entry": posting.entry.pk},
+            )
+        return posting
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _check_points(points: object) -> None:
+    if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
+        raise InvalidPoints(fields={"points": ["A whole number above zero."]})
+
+
+def _check_key(key: object) -> None:
+    if not isinstance(key, str) or not key.strip() or len(key) > 200:
+        raise InvalidRequest(
+            "An idempotency key is required (at most 200 characters).",
+            fields={"idempotency_key": ["Required, at most 200 characters."]},
+        )
+
+
+def _replay(
+    key: str, *, member: Member, kind: str, points: int | None = None, sign: int = 0
+) -> Posting | None:
+    """The entry an earlier call wrote with this key, if that call was the same one (same
+    member, kind and points, or the same sign where the points are not known up front); a
+    different call under the same key is a conflict."""
+    entry = LedgerEntry.objects.filter(idempotency_key=key).first()
+    if entry is None:
+        return None
+    same_points = entry.points == points if points is not None else entry.points * sign > 0
+    if entry.member_id != member.pk or entry.kind != kind or not same_points:
+        raise IdempotencyConflict()
+    return Posting(entry, created=False)
+
+
+def _debt(member: Member) -> int:
+    return max(0, -member.points_available)
+
+
+def _write_entry(member: Member, *, kind: str, points: int, now: datetime, **fields) -> LedgerEntry:
+    try:
+        with transaction.atomic():
+            return LedgerEntry.objects.create(
+                member=member,
+                kind=kind,
+                points=points,
+                balance_after=member.points_total + points,
+                created_at=now,
+                **fields,
+            )
+    except IntegrityError:
+        # Another member's entry holds the key (the member lock serialises this member's own).
+        raise IdempotencyConflict() from None
+
+
+def _open_lots(member: Member, *, pending: bool | None) -> list[PointLot]:
+    """The member's lots with points left, in the order debits take them: available before
+    pending, soonest-expiring first, never-expiring last."""
+    lots = PointLot.objects.filter(member=member, remaining__gt=0)
+    if pending is not None:
+        lots = lots.filter(is_pending=pending)
+    return list(lots.order_by(*LOT_ORDER))
+
+
+def _take(member: Member, entry: LedgerEntry, points: int, lots: Iterable[PointLot]) -> int:
+    """Take up to ``points`` from ``lots`` in order for ``entry``; returns how many it took and
+    lowers the member's cached balances to match."""
+    taken = 0
+    changed: list[PointLot] = []
+    allocations: list[LotAllocation] = []
+    for lot in lots:
+        if taken == points:
+            break
+        take = min(lot.remaining, points - taken)
+        if take <= 0:
+            continue
+        lot.remaining -= take
+        taken += take
+        if lot.is_pending:
+            member.points_pending -= take
+        else:
+            member.points_available -= take
+        changed.append(lot)
+        allocations.append(LotAllocation(entry=entry, lot=lot, points=take))
+    PointLot.objects.bulk_update(changed, ["remaining"])
+    LotAllocation.objects.bulk_create(allocations)
+    return taken
+
+
+def _settle_debt(member: Member, entry: LedgerEntry, debt: int, *, lots: list[PointLot]) -> None:
+    """Points that just arrived first pay off a negative balance left by a reversal."""
+    if debt <= 0:
+        return
+    paid = _take(member, entry, debt, lots)
+    # _take lowered the balances as if the points were spent; they were spent on the debt.
+    member.points_available += paid
+
+
+def _save_balances(member: Member, entry: LedgerEntry) -> None:
+    if member.points_total != entry.balance_after or member.points_pending < 0:
+        raise RuntimeError(f"Member {member.pk}: balances would disagree with the journal.")
+    Member.objects.filter(pk=member.pk).update(
+        points_available=member.points_available,
+        points_pending=member.points_pending,
+        last_activity_at=member.last_activity_at,
+    )
+

@@ -1,0 +1,3 @@
+"""Member portal pages of this app, mounted under /portal/."""
+
+urlpatterns: list = []

@@ -1,0 +1,97 @@
+"""Fixtures shared by the whole suite.
+
+Tests marked ``postgres`` need PostgreSQL (row locks, real concurrency). With no DATABASE_URL
+they are deselected and the run says so; in CI (CI=true) a missing PostgreSQL is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections
+
+from tests import factories
+
+
+def _on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if _on_postgres():
+        return
+    needs_pg = [item for item in items if item.get_closest_marker("postgres")]
+    if not needs_pg:
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError("CI runs every test on PostgreSQL: set DATABASE_URL.")
+    config.hook.pytest_deselected(items=needs_pg)
+    items[:] = [item for item in items if not item.get_closest_marker("postgres")]
+    config._loyalty_pg_deselected = len(needs_pg)
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    count = getattr(config, "_loyalty_pg_deselected", 0)
+    if count:
+        terminalreporter.write_line(
+            f"{count} PostgreSQL test(s) not run: set DATABASE_URL to run the whole suite.",
+            yellow=True,
+        )
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "postgres: needs PostgreSQL (row locks, real concurrency)")
+
+
+@pytest.fixture
+def program(db):
+    from members.demo import seed_program
+    from members.models import Program
+
+    seed_program()
+    return Program.load()
+
+
+@pytest.fixture
+def member(program):
+    return factories.MemberFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    return factories.UserFactory(is_staff=True)
+
+
+def run_in_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
+    """Run ``target(i)`` in ``count`` threads released at the same moment; returns each
+    thread's result or the exception it raised. Each thread closes its own connection."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except Exception as exc:  # collected for the test to assert on
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    return results
+
+
+@pytest.fixture
+def threads():
+    assert connection.vendor == "postgresql"
+    return run_in_threads
