@@ -32,7 +32,8 @@ def _broker_ok() -> str | None:
 def healthz(request: HttpRequest) -> JsonResponse:
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     failed = {name: error for name, error in checks.items() if error}
-    body = {"status": "ok" if not failed else "unavailable", "checks": {
-        name: ("ok" if error is None else error) for name, error in checks.items()
-    }}
+    body = {
+        "status": "ok" if not failed else "unavailable",
+        "checks": {name: ("ok" if error is None else error) for name, error in checks.items()},
+    }
     return JsonResponse(body, status=503 if failed else 200)

@@ -63,13 +63,27 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
-    list_display = ["member_number", "email", "full_name", "tier", "status", "points_available", "points_pending"]
+    list_display = [
+        "member_number",
+        "email",
+        "full_name",
+        "tier",
+        "status",
+        "points_available",
+        "points_pending",
+    ]
     list_filter = ["tier", "status"]
     search_fields = ["member_number", "email", "phone", "last_name"]
     list_select_related = ["tier"]
     readonly_fields = [
-        "member_number", "points_available", "points_pending", "tier_achieved_at", "tier_held_until",
-        "last_activity_at", "referral_code", "enrolled_at",
+        "member_number",
+        "points_available",
+        "points_pending",
+        "tier_achieved_at",
+        "tier_held_until",
+        "last_activity_at",
+        "referral_code",
+        "enrolled_at",
     ]
     raw_id_fields = ["user", "referred_by"]
     inlines = [PointLotInline, LedgerEntryInline]
@@ -148,7 +162,15 @@ class PurchaseLineInline(ReadOnlyInline):
 
 @admin.register(Purchase)
 class PurchaseAdmin(admin.ModelAdmin):
-    list_display = ["external_id", "store", "member", "amount", "points_awarded", "purchased_at", "refunded_amount"]
+    list_display = [
+        "external_id",
+        "store",
+        "member",
+        "amount",
+        "points_awarded",
+        "purchased_at",
+        "refunded_amount",
+    ]
     list_filter = ["store"]
     search_fields = ["external_id", "member__member_number", "member__email"]
     list_select_related = ["store", "member"]

@@ -39,7 +39,9 @@ def api_key_create(*, store: Store, name: str = "") -> tuple[ApiKey, str]:
     """A new key for ``store``; returns the row and the key in the clear (shown once)."""
     public = secrets.token_hex(4)
     raw_key = f"{KEY_PREFIX}{public}_{secrets.token_urlsafe(32)}"
-    key = ApiKey.objects.create(store=store, name=name, prefix=f"{KEY_PREFIX}{public}", digest=_digest(raw_key))
+    key = ApiKey.objects.create(
+        store=store, name=name, prefix=f"{KEY_PREFIX}{public}", digest=_digest(raw_key)
+    )
     return key, raw_key
 
 

@@ -103,19 +103,21 @@ class Program(models.Model):
     name = models.CharField(max_length=100, default="Rewards Club")
     currency = models.CharField(max_length=3, default="USD")
     base_earn_rate = models.DecimalField(
-        max_digits=8, decimal_places=4, default=Decimal("1"),
+        max_digits=8,
+        decimal_places=4,
+        default=Decimal("1"),
         help_text="Points per one unit of currency spent.",
     )
     point_value = models.DecimalField(
-        max_digits=10, decimal_places=4, default=Decimal("0.01"),
+        max_digits=10,
+        decimal_places=4,
+        default=Decimal("0.01"),
         help_text="What one point is worth in the program currency (for liability).",
     )
     return_window_days = models.PositiveIntegerField(
         default=14, help_text="Points from a purchase stay pending this many days."
     )
-    expiry_mode = models.CharField(
-        max_length=12, choices=ExpiryMode.choices, default=ExpiryMode.ROLLING
-    )
+    expiry_mode = models.CharField(max_length=12, choices=ExpiryMode.choices, default=ExpiryMode.ROLLING)
     expiry_days = models.PositiveIntegerField(default=365)
     tier_metric = models.CharField(max_length=8, choices=TierMetric.choices, default=TierMetric.SPEND)
     tier_window = models.CharField(max_length=10, choices=TierWindow.choices, default=TierWindow.ROLLING)
@@ -173,7 +175,9 @@ class Tier(models.Model):
     name = models.CharField(max_length=60)
     rank = models.PositiveSmallIntegerField(unique=True, help_text="Higher is better.")
     threshold = models.DecimalField(
-        max_digits=12, decimal_places=2, default=Decimal("0"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
         help_text="Qualifying spend (or points) over the window needed to reach this tier.",
     )
     multiplier = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("1"))
@@ -244,9 +248,7 @@ class Member(models.Model):
         SUSPENDED = "suspended", "Suspended"
         CLOSED = "closed", "Closed"
 
-    user = models.OneToOneField(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="member"
-    )
+    user = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="member")
     member_number = models.CharField(max_length=20, unique=True, default=new_member_number)
     email = models.EmailField(unique=True)
     first_name = models.CharField(max_length=150)
@@ -348,6 +350,9 @@ class Refund(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"refund {self.external_id} of {self.purchase_id}"
+
 
 class TierChange(models.Model):
     """Every move of a member between tiers, with why."""
@@ -368,6 +373,9 @@ class TierChange(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["member", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.from_tier_id} -> {self.to_tier_id}"
 
 
 class LedgerEntry(models.Model):
@@ -398,9 +406,7 @@ class LedgerEntry(models.Model):
     source_id = models.CharField(max_length=64, blank=True)
     description = models.CharField(max_length=255, blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
-    created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -448,12 +454,8 @@ class PointLot(models.Model):
                 condition=Q(remaining__gt=0),
                 name="lot_open_by_expiry",
             ),
-            models.Index(
-                fields=["available_at", "member"], condition=Q(is_pending=True), name="lot_pending"
-            ),
-            models.Index(
-                fields=["expires_at", "member"], condition=Q(remaining__gt=0), name="lot_expiring"
-            ),
+            models.Index(fields=["available_at", "member"], condition=Q(is_pending=True), name="lot_pending"),
+            models.Index(fields=["expires_at", "member"], condition=Q(remaining__gt=0), name="lot_expiring"),
         ]
 
     def __str__(self) -> str:
@@ -471,6 +473,9 @@ class LotAllocation(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(points=0), name="allocation_not_zero"),
         ]
+
+    def __str__(self) -> str:
+        return f"entry {self.entry_id} lot {self.lot_id}: {self.points:+d}"
 
 
 class AuditEvent(models.Model):

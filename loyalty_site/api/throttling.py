@@ -17,8 +17,18 @@ class StoreKeyThrottle(SimpleRateThrottle):
         if rate is None:
             return (None, None)
         count, _, period = rate.partition("/")
-        seconds = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
-                   "hour": 3600, "d": 86400, "day": 86400}[period.strip().lower()]
+        seconds = {
+            "s": 1,
+            "sec": 1,
+            "second": 1,
+            "m": 60,
+            "min": 60,
+            "minute": 60,
+            "h": 3600,
+            "hour": 3600,
+            "d": 86400,
+            "day": 86400,
+        }[period.strip().lower()]
         return int(count), seconds
 
     def get_cache_key(self, request, view) -> str | None:

@@ -38,4 +38,28 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-CELERY_BEAT_SCHEDULE: dict = {}
+from celery.schedules import crontab  # noqa: E402
+
+# The one schedule. Each task is a thin wrapper over a service; see DESIGN.md, "Jobs".
+CELERY_BEAT_SCHEDULE = {
+    "recalculate-tiers": {
+        "task": "members.tasks.tiers_recalculate_task",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "expire-points": {"task": "members.tasks.points_expire_task", "schedule": crontab(hour=2, minute=30)},
+    "release-pending-points": {
+        "task": "members.tasks.points_release_pending_task",
+        "schedule": crontab(minute=5),
+    },
+    "send-expiry-reminders": {
+        "task": "members.tasks.expiry_reminders_send_task",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "check-ledger": {"task": "members.tasks.ledger_check_task", "schedule": crontab(hour=4, minute=0)},
+    "settle-campaigns": {"task": "campaigns.tasks.campaigns_settle_task", "schedule": crontab(minute=15)},
+    "birthday-bonuses": {
+        "task": "campaigns.tasks.birthday_bonuses_award_task",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "expire-vouchers": {"task": "rewards.tasks.vouchers_expire_task", "schedule": crontab(hour=3, minute=0)},
+}

@@ -81,8 +81,7 @@ def expire_lots_chunk(*, as_of: datetime, first_id: int, last_id: int) -> ChunkR
     member, an allocation per lot, the cached balances lowered and the lots emptied."""
     run_key = as_of.isoformat()
     expiring = (
-        "FROM members_pointlot WHERE remaining > 0 AND expires_at <= %s "
-        "AND member_id BETWEEN %s AND %s"
+        "FROM members_pointlot WHERE remaining > 0 AND expires_at <= %s AND member_id BETWEEN %s AND %s"
     )
     window = [as_of, first_id, last_id]
     with transaction.atomic(), connection.cursor() as cursor:
@@ -122,7 +121,9 @@ def expire_lots_chunk(*, as_of: datetime, first_id: int, last_id: int) -> ChunkR
             "WHERE members_member.id = x.member_id",
             window,
         )
-        cursor.execute(f"UPDATE members_pointlot SET remaining = 0 WHERE id IN (SELECT id {expiring})", window)
+        cursor.execute(
+            f"UPDATE members_pointlot SET remaining = 0 WHERE id IN (SELECT id {expiring})", window
+        )
         return ChunkResult(int(members), int(lots), int(points))
 
 

@@ -132,8 +132,7 @@ def points_debit(
             raise MemberInactive()
         if member.points_available < points:
             raise InsufficientPoints(
-                f"The member has {max(member.points_available, 0)} points available; "
-                f"{points} are needed."
+                f"The member has {max(member.points_available, 0)} points available; {points} are needed."
             )
         entry = _write_entry(
             member,
@@ -188,15 +187,12 @@ def points_reverse(
         )
         credited = source_entries.filter(points__gt=0).aggregate(s=Sum("points"))["s"] or 0
         reversed_ = -(
-            source_entries.filter(kind=Kind.REVERSAL, points__lt=0).aggregate(s=Sum("points"))["s"]
-            or 0
+            source_entries.filter(kind=Kind.REVERSAL, points__lt=0).aggregate(s=Sum("points"))["s"] or 0
         )
         reversible = credited - reversed_
         points = reversible if points is None else points
         if points <= 0 or points > reversible:
-            raise NothingToReverse(
-                f"{reversible} points of that source are left to reverse; {points} asked."
-            )
+            raise NothingToReverse(f"{reversible} points of that source are left to reverse; {points} asked.")
         entry = _write_entry(
             member,
             kind=Kind.REVERSAL,
@@ -217,11 +213,7 @@ def points_reverse(
             ).order_by(*LOT_ORDER)
         )
         source_lot_ids = {lot.pk for lot in source_lots}
-        other_lots = [
-            lot
-            for lot in _open_lots(member, pending=None)
-            if lot.pk not in source_lot_ids
-        ]
+        other_lots = [lot for lot in _open_lots(member, pending=None) if lot.pk not in source_lot_ids]
         taken = _take(member, entry, points, [*source_lots, *other_lots])
         member.points_available -= points - taken  # the shortfall becomes a debt
         _save_balances(member, entry)
@@ -431,4 +423,3 @@ def _save_balances(member: Member, entry: LedgerEntry) -> None:
         points_pending=member.points_pending,
         last_activity_at=member.last_activity_at,
     )
-

@@ -109,13 +109,9 @@ def test_same_key_for_another_member_is_a_conflict(member):
 def test_bad_points_are_refused_before_anything_is_written(member, points):
     before = ledger_rows()
     with pytest.raises(InvalidPoints):
-        points_credit(
-            member_id=member.pk, points=points, idempotency_key="x", source_type=Source.SYSTEM
-        )
+        points_credit(member_id=member.pk, points=points, idempotency_key="x", source_type=Source.SYSTEM)
     with pytest.raises(InvalidPoints):
-        points_debit(
-            member_id=member.pk, points=points, idempotency_key="y", source_type=Source.SYSTEM
-        )
+        points_debit(member_id=member.pk, points=points, idempotency_key="y", source_type=Source.SYSTEM)
     assert ledger_rows() == before
 
 
@@ -180,9 +176,7 @@ def test_reverse_takes_from_the_source_lot_first(member):
     )
 
     assert posting.entry.points == -30
-    assert [(a.lot_id, a.points) for a in posting.entry.allocations.all()] == [
-        (source.entry.lot.pk, 30)
-    ]
+    assert [(a.lot_id, a.points) for a in posting.entry.allocations.all()] == [(source.entry.lot.pk, 30)]
     member = refresh(member)
     assert (member.points_available, member.points_pending) == (100, 50)
 
@@ -190,17 +184,28 @@ def test_reverse_takes_from_the_source_lot_first(member):
 def test_reverse_more_than_is_left_is_refused(member):
     credit(member, 80, "purchase-2")
     points_reverse(
-        member_id=member.pk, source_type=Source.PURCHASE, source_id="purchase-2",
-        points=50, idempotency_key="r-a", now=NOW,
+        member_id=member.pk,
+        source_type=Source.PURCHASE,
+        source_id="purchase-2",
+        points=50,
+        idempotency_key="r-a",
+        now=NOW,
     )
     with pytest.raises(NothingToReverse):
         points_reverse(
-            member_id=member.pk, source_type=Source.PURCHASE, source_id="purchase-2",
-            points=31, idempotency_key="r-b", now=NOW,
+            member_id=member.pk,
+            source_type=Source.PURCHASE,
+            source_id="purchase-2",
+            points=31,
+            idempotency_key="r-b",
+            now=NOW,
         )
     posting = points_reverse(
-        member_id=member.pk, source_type=Source.PURCHASE, source_id="purchase-2",
-        idempotency_key="r-c", now=NOW,
+        member_id=member.pk,
+        source_type=Source.PURCHASE,
+        source_id="purchase-2",
+        idempotency_key="r-c",
+        now=NOW,
     )
     assert posting.entry.points == -30
 
@@ -210,8 +215,11 @@ def test_reverse_after_spending_leaves_a_debt_the_next_credit_pays(member):
     debit(member, 90, "spend")
 
     points_reverse(
-        member_id=member.pk, source_type=Source.PURCHASE, source_id="purchase-3",
-        idempotency_key="refund-3", now=NOW,
+        member_id=member.pk,
+        source_type=Source.PURCHASE,
+        source_id="purchase-3",
+        idempotency_key="refund-3",
+        now=NOW,
     )
     assert refresh(member).points_available == -90
     assert ledger_violations() == []
@@ -235,8 +243,11 @@ def test_restore_gives_points_back_to_the_lots_they_came_from(member):
     debit(member, 150, "redemption-1")
 
     posting = points_restore(
-        member_id=member.pk, source_type=Source.REDEMPTION, source_id="redemption-1",
-        idempotency_key="cancel-1", now=NOW,
+        member_id=member.pk,
+        source_type=Source.REDEMPTION,
+        source_id="redemption-1",
+        idempotency_key="cancel-1",
+        now=NOW,
     )
 
     assert posting.entry.points == 150
@@ -246,12 +257,18 @@ def test_restore_gives_points_back_to_the_lots_they_came_from(member):
     assert refresh(member).points_available == 200
     with pytest.raises(NothingToReverse):
         points_restore(
-            member_id=member.pk, source_type=Source.REDEMPTION, source_id="redemption-1",
-            idempotency_key="cancel-2", now=NOW,
+            member_id=member.pk,
+            source_type=Source.REDEMPTION,
+            source_id="redemption-1",
+            idempotency_key="cancel-2",
+            now=NOW,
         )
     again = points_restore(
-        member_id=member.pk, source_type=Source.REDEMPTION, source_id="redemption-1",
-        idempotency_key="cancel-1", now=NOW,
+        member_id=member.pk,
+        source_type=Source.REDEMPTION,
+        source_id="redemption-1",
+        idempotency_key="cancel-1",
+        now=NOW,
     )
     assert not again.created
     assert ledger_violations() == []
@@ -259,23 +276,33 @@ def test_restore_gives_points_back_to_the_lots_they_came_from(member):
 
 def test_adjust_needs_staff_and_a_reason_and_is_audited(member, staff_user):
     with pytest.raises(InvalidRequest):
-        points_adjust(member_id=member.pk, points=10, reason=" ", staff_user=staff_user,
-                      idempotency_key="adj-0")
+        points_adjust(
+            member_id=member.pk, points=10, reason=" ", staff_user=staff_user, idempotency_key="adj-0"
+        )
     with pytest.raises(InvalidRequest):
-        points_adjust(member_id=member.pk, points=10, reason="goodwill",
-                      staff_user=member.user, idempotency_key="adj-0")
+        points_adjust(
+            member_id=member.pk, points=10, reason="goodwill", staff_user=member.user, idempotency_key="adj-0"
+        )
     with pytest.raises(InvalidPoints):
-        points_adjust(member_id=member.pk, points=0, reason="goodwill", staff_user=staff_user,
-                      idempotency_key="adj-0")
+        points_adjust(
+            member_id=member.pk, points=0, reason="goodwill", staff_user=staff_user, idempotency_key="adj-0"
+        )
     assert ledger_rows() == (0, 0, 0)
 
-    points_adjust(member_id=member.pk, points=40, reason="Goodwill", staff_user=staff_user,
-                  idempotency_key="adj-1")
-    points_adjust(member_id=member.pk, points=-15, reason="Duplicate", staff_user=staff_user,
-                  idempotency_key="adj-2")
+    points_adjust(
+        member_id=member.pk, points=40, reason="Goodwill", staff_user=staff_user, idempotency_key="adj-1"
+    )
+    points_adjust(
+        member_id=member.pk, points=-15, reason="Duplicate", staff_user=staff_user, idempotency_key="adj-2"
+    )
     with pytest.raises(InsufficientPoints):
-        points_adjust(member_id=member.pk, points=-100, reason="Too much",
-                      staff_user=staff_user, idempotency_key="adj-3")
+        points_adjust(
+            member_id=member.pk,
+            points=-100,
+            reason="Too much",
+            staff_user=staff_user,
+            idempotency_key="adj-3",
+        )
 
     assert refresh(member).points_available == 25
     entries = LedgerEntry.objects.filter(member=member, kind=Kind.ADJUST)

@@ -4,7 +4,7 @@ from members.api_keys import api_key_create, store_get_or_create
 
 
 class Command(BaseCommand):
-    help = 'Create an API key for a store (creating the store if needed); the key is the last line.'
+    help = "Create an API key for a store (creating the store if needed); the key is the last line."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("store", help="The store's name")

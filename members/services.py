@@ -1,0 +1,102 @@
+"""Writes to members that are not ledger postings: enrolment and claiming a membership."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .errors import Conflict, InvalidRequest
+from .models import Member, Program, Store, Tier, TierChange, User
+from .signals import member_enrolled
+
+
+class MemberExists(Conflict):
+    code = "member_exists"
+    default_message = "A member with that email address already exists."
+
+
+def _normalise_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise InvalidRequest(
+            "A valid email address is required.", fields={"email": ["Enter a valid email address."]}
+        )
+    return email
+
+
+def member_enroll(
+    *,
+    email: str,
+    first_name: str,
+    last_name: str = "",
+    phone: str = "",
+    birth_date: date | None = None,
+    referral_code: str | None = None,
+    store: Store | None = None,
+    user: User | None = None,
+    channel: str = "api",
+    now: datetime | None = None,
+) -> Member:
+    """Enrol a new member on the entry tier. A known email is ``MemberExists``. A referral code
+    links the referrer (never the member themself); the referral reward is paid later, when
+    the new member's first purchase lands."""
+    email = _normalise_email(email)
+    if not (first_name or "").strip():
+        raise InvalidRequest("A first name is required.", fields={"first_name": ["Required."]})
+    now = now or timezone.now()
+    program = Program.load()
+    referrer = None
+    if referral_code:
+        referrer = Member.objects.filter(referral_code=referral_code.strip().upper()).first()
+        if referrer and (referrer.email == email or (phone and referrer.phone == phone)):
+            referrer = None  # self-referral: enrolment goes ahead, the referral does not count
+    entry_tier = Tier.objects.order_by("rank").first()
+    try:
+        with transaction.atomic():
+            member = Member.objects.create(
+                email=email,
+                first_name=first_name.strip(),
+                last_name=(last_name or "").strip(),
+                phone=(phone or "").strip(),
+                birth_date=birth_date,
+                enrolled_store=store,
+                referred_by=referrer,
+                user=user,
+                tier=entry_tier,
+                tier_achieved_at=now if entry_tier else None,
+                tier_held_until=now + timedelta(days=program.tier_hold_days) if entry_tier else None,
+                enrolled_at=now,
+            )
+            if entry_tier:
+                TierChange.objects.create(
+                    member=member, to_tier=entry_tier, reason=TierChange.Reason.ENROLMENT, created_at=now
+                )
+            transaction.on_commit(
+                lambda: member_enrolled.send(sender=Member, member_id=member.pk, channel=channel)
+            )
+    except IntegrityError:
+        raise MemberExists() from None
+    return member
+
+
+@transaction.atomic
+def member_claim_for_user(*, user: User, now: datetime | None = None) -> Member:
+    """Link ``user`` (whose email is verified) to the member a store enrolled with that email,
+    or enrol a new member for them."""
+    if existing := Member.objects.select_for_update().filter(user=user).first():
+        return existing
+    member = Member.objects.select_for_update().filter(email=user.email.lower(), user__isnull=True).first()
+    if member is not None:
+        member.user = user
+        member.save(update_fields=["user"])
+        return member
+    return member_enroll(
+        email=user.email,
+        first_name=user.first_name or user.email.split("@")[0],
+        last_name=user.last_name,
+        user=user,
+        channel="signup",
+        now=now,
+    )

@@ -1,0 +1,7 @@
+"""Signals the core sends so other apps can react without the core importing them
+(``campaigns`` awards the sign-up bonus on ``member_enrolled``, for instance)."""
+
+from django.dispatch import Signal
+
+# Sent after commit with ``member_id`` and ``channel`` ("api", "signup", "admin", "import").
+member_enrolled = Signal()

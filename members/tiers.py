@@ -1,0 +1,75 @@
+"""Tier qualification: what a member's qualifying value is over the program's window, which
+tier it reaches, and the immediate upgrade when a purchase crosses a threshold. The nightly tier
+job (set-based) applies the same rules to everyone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from .models import LedgerEntry, Member, Program, Purchase, Tier, TierChange
+
+
+def qualification_window_start(program: Program, as_of: datetime) -> datetime:
+    if program.tier_window == Program.TierWindow.CALENDAR:
+        return as_of.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    return as_of - timedelta(days=365)
+
+
+def qualifying_value(
+    member: Member, *, as_of: datetime | None = None, program: Program | None = None
+) -> Decimal:
+    """Qualifying spend (purchases less refunds) or points earned, over the program's window."""
+    as_of = as_of or timezone.now()
+    program = program or Program.load()
+    start = qualification_window_start(program, as_of)
+    if program.tier_metric == Program.TierMetric.POINTS:
+        earned = LedgerEntry.objects.filter(
+            member=member,
+            created_at__gt=start,
+            created_at__lte=as_of,
+            kind__in=[LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS, LedgerEntry.Kind.REVERSAL],
+            source_type__in=[LedgerEntry.Source.PURCHASE, LedgerEntry.Source.CAMPAIGN],
+        ).aggregate(total=Sum("points"))["total"]
+        return Decimal(earned or 0)
+    spend = Purchase.objects.filter(member=member, purchased_at__gt=start, purchased_at__lte=as_of).aggregate(
+        total=Sum(F("amount") - F("refunded_amount"))
+    )["total"]
+    return spend or Decimal("0")
+
+
+def tier_upgrade_if_qualified(
+    member: Member, *, now: datetime | None = None, reason: str = TierChange.Reason.PURCHASE
+) -> TierChange | None:
+    """Move ``member`` (locked by the caller) up at once when their qualifying value reaches a
+    higher tier. Never moves down: downgrades wait for the hold to end and the nightly job."""
+    now = now or timezone.now()
+    program = Program.load()
+    value = qualifying_value(member, as_of=now, program=program)
+    target = Tier.objects.for_value(value)
+    current_rank = member.tier.rank if member.tier_id else -1
+    if target is None or target.rank <= current_rank:
+        return None
+    change = TierChange.objects.create(
+        member=member,
+        from_tier_id=member.tier_id,
+        to_tier=target,
+        reason=reason,
+        qualifying_value=value,
+        created_at=now,
+    )
+    member.tier = target
+    member.tier_achieved_at = now
+    member.tier_held_until = now + timedelta(days=program.tier_hold_days)
+    Member.objects.filter(pk=member.pk).update(
+        tier=target, tier_achieved_at=now, tier_held_until=member.tier_held_until
+    )
+    return change
+
+
+def next_tier(member: Member) -> Tier | None:
+    rank = member.tier.rank if member.tier_id else -1
+    return Tier.objects.filter(rank__gt=rank).order_by("rank").first()
