@@ -10,6 +10,7 @@ crash, changes nothing that was already done.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,8 +79,12 @@ def release_pending_chunk(*, as_of: datetime, first_id: int, last_id: int) -> Ch
 
 def expire_lots_chunk(*, as_of: datetime, first_id: int, last_id: int) -> ChunkResult:
     """Lots whose expiry passed by ``as_of`` lose what is left in them: one expire entry per
-    member, an allocation per lot, the cached balances lowered and the lots emptied."""
-    run_key = as_of.isoformat()
+    member, an allocation per lot, the cached balances lowered and the lots emptied.
+
+    Emptying the lots is what makes a rerun harmless; the entry keys only need to be unique,
+    so they carry a token of this run (points given back to an expired lot by a cancelled
+    redemption expire in a later run with the same ``as_of``)."""
+    run_key = f"{as_of.isoformat()}:{uuid.uuid4().hex[:12]}"
     expiring = (
         "FROM members_pointlot WHERE remaining > 0 AND expires_at <= %s AND member_id BETWEEN %s AND %s"
     )
