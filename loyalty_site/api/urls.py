@@ -1,7 +1,9 @@
 """``/api/v1/``: each app contributes the ``urlpatterns`` of its ``api`` module."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .views import UnknownEndpoint
 
 v1 = [
     path("", include("members.api")),
@@ -19,6 +21,8 @@ v1 = [
         ),
         name="api-docs",
     ),
+    # Anything else under /api/ still answers in the error envelope, after authentication.
+    re_path(r"^.*$", UnknownEndpoint.as_view()),
 ]
 
-urlpatterns = [path("v1/", include(v1))]
+urlpatterns = [path("v1/", include(v1)), re_path(r"^.*$", UnknownEndpoint.as_view())]

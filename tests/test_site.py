@@ -1,0 +1,120 @@
+"""The project's outside surface: pages, health, operator commands and deploy settings."""
+
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from members.models import ApiKey, LedgerEntry, Member, Store, Tier
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("path", ["/", "/accounts/login/", "/accounts/signup/"])
+def test_public_pages_answer(client, program, path):
+    response = client.get(path)
+    assert response.status_code == 200
+
+
+def test_healthz_is_200_when_database_and_broker_answer(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.json()
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+def test_healthz_is_503_naming_the_broker_when_it_is_down(client, db, settings, monkeypatch):
+    from loyalty_site import health
+
+    monkeypatch.setattr(health, "_broker_ok", lambda: "OperationalError: connection refused")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"].startswith("OperationalError")
+    assert response.json()["checks"]["database"] == "ok"
+
+
+def test_seed_demo_is_idempotent(db):
+    call_command("seed_demo", stdout=StringIO())
+    counts = (Member.objects.count(), LedgerEntry.objects.count(), Tier.objects.count())
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert (Member.objects.count(), LedgerEntry.objects.count(), Tier.objects.count()) == counts
+    assert "member@example.com" in out.getvalue()
+    call_command("check_ledger", stdout=StringIO())
+
+
+def test_seed_demo_program_only_has_the_contract_tiers_and_no_members(db):
+    call_command("seed_demo", "--program-only", stdout=StringIO())
+    tiers = list(Tier.objects.order_by("rank").values_list("code", "threshold", "multiplier"))
+    assert [(c, int(t), float(m)) for c, t, m in tiers] == [
+        ("bronze", 0, 1.0),
+        ("silver", 500, 1.25),
+        ("gold", 1500, 1.5),
+        ("platinum", 5000, 2.0),
+    ]
+    assert Member.objects.count() == 0
+
+
+def test_create_api_key_prints_the_key_last_and_stores_only_its_digest(db):
+    out = StringIO()
+    call_command("create_api_key", "Harbour Street Cafe", stdout=out)
+    raw_key = out.getvalue().strip().splitlines()[-1]
+    assert raw_key.startswith("lk_")
+    store = Store.objects.get(name="Harbour Street Cafe")
+    key = ApiKey.objects.get(store=store)
+    assert raw_key not in (key.digest, key.prefix) and raw_key.startswith(key.prefix)
+
+
+def test_check_ledger_exits_non_zero_naming_the_member(member):
+    from members.ledger.services import points_credit
+
+    points_credit(member_id=member.pk, points=10, idempotency_key="k", source_type="system")
+    Member.objects.filter(pk=member.pk).update(points_pending=3)
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("check_ledger", stdout=StringIO(), stderr=err)
+    assert member.member_number in err.getvalue()
+
+
+def test_api_without_a_key_answers_401_in_the_envelope(client, db):
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+    response = client.get("/api/v1/no-such-thing/", HTTP_AUTHORIZATION="Bearer lk_wrong")
+    assert response.status_code == 401
+
+
+def test_unknown_api_path_with_a_key_answers_404_in_the_envelope(client, db):
+    from members.api_keys import api_key_create, store_get_or_create
+
+    _, raw_key = api_key_create(store=store_get_or_create(name="Shop"))
+    response = client.post("/api/v1/no-such-thing/", HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "No such endpoint."}}
+
+
+def test_a_revoked_key_is_refused(client, db):
+    from members.api_keys import api_key_create, api_key_revoke, store_get_or_create
+
+    key, raw_key = api_key_create(store=store_get_or_create(name="Shop"))
+    api_key_revoke(key=key)
+    response = client.get("/api/v1/no-such-thing/", HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    assert response.status_code == 401
+
+
+def test_production_settings_pass_the_deploy_check():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "loyalty_site.settings.production",
+        "SECRET_KEY": "x" * 20 + "production-secret-key-with-enough-entropy-0123456789",
+        "ALLOWED_HOSTS": "loyalty.example.com",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
