@@ -494,3 +494,56 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id}"
+
+
+class JobRun(models.Model):
+    """One run of a scheduled job: what it ran as of, how far it got and what it changed.
+    Chunks add to the counters in their own transaction, so the row shows progress live."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=40, db_index=True)
+    as_of = models.DateTimeField()
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    rows_changed = models.BigIntegerField(default=0)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["name", "-started_at"], name="jobrun_name_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.name} as of {self.as_of:%Y-%m-%d %H:%M} ({self.outcome})"
+
+    @property
+    def progress(self) -> int:
+        """Percent of chunks done."""
+        if not self.chunks_total:
+            return 100 if self.outcome != self.Outcome.RUNNING else 0
+        return int(100 * self.chunks_done / self.chunks_total)
+
+
+class ExpiryReminder(models.Model):
+    """A reminder that points expire on a date: at most one per member and date, so a member
+    is never told twice about the same expiry."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="expiry_reminders")
+    expires_on = models.DateField()
+    points = models.IntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "expires_on"], name="expiry_reminder_once_per_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id}: {self.points} points on {self.expires_on}"
