@@ -1,3 +1,190 @@
-"""This app's endpoints under /api/v1/."""
+"""This app's endpoints under /api/v1/: the catalog, redeeming, cancelling, using a voucher.
 
-urlpatterns: list = []
+Who may do what: any store's key reads the catalog, redeems for any member and uses any
+voucher (a coalition: a voucher is good at every store of the program). A redemption can be
+cancelled by the store that made it, or by any store when the member made it in the portal;
+another store's redemption is answered 404. An inactive reward is answered 404, like an unknown
+one. Errors are mapped from the domain errors in ``loyalty_site.api.errors``.
+"""
+
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from members.errors import MemberNotFound
+from members.models import Member
+
+from . import selectors, services
+from .models import Redemption, Reward
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()
+
+
+def _errors(**statuses: str) -> dict:
+    return {
+        int(code[1:]): OpenApiResponse(ErrorSerializer, description=text) for code, text in statuses.items()
+    }
+
+
+class RewardSerializer(serializers.ModelSerializer):
+    min_tier = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    in_stock = serializers.BooleanField(read_only=True)
+    image_url = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Reward
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "category",
+            "description",
+            "points_cost",
+            "cash_value",
+            "discount_percent",
+            "min_tier",
+            "in_stock",
+            "stock",
+            "per_member_limit",
+            "available_from",
+            "available_until",
+            "event_starts_at",
+            "is_featured",
+            "image_url",
+        ]
+        read_only_fields = fields
+
+
+class RedemptionSerializer(serializers.ModelSerializer):
+    reward = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    member = serializers.SlugRelatedField(slug_field="member_number", read_only=True)
+
+    class Meta:
+        model = Redemption
+        fields = [
+            "id",
+            "member",
+            "reward",
+            "voucher_code",
+            "points_spent",
+            "points_returned",
+            "status",
+            "expires_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class RedeemRequestSerializer(serializers.Serializer):
+    member = serializers.CharField(max_length=20, help_text="The member's member_number.")
+    reward = serializers.CharField(max_length=40, help_text="The reward's code.")
+    idempotency_key = serializers.CharField(max_length=200, required=False)
+
+
+class RewardListView(APIView):
+    @extend_schema(operation_id="rewards_list", responses={200: RewardSerializer(many=True)})
+    def get(self, request):
+        return Response(RewardSerializer(selectors.reward_catalog(), many=True).data)
+
+
+class RedemptionCreateView(APIView):
+    @extend_schema(
+        operation_id="redemptions_create",
+        request=RedeemRequestSerializer,
+        responses={
+            201: RedemptionSerializer,
+            200: OpenApiResponse(RedemptionSerializer, description="A replay of the same idempotency key."),
+            **_errors(
+                _400="Invalid input.",
+                _404="Unknown member or reward (an inactive reward too).",
+                _409="insufficient_points, out_of_stock, tier_required, limit_reached, reward_unavailable, "
+                "member_inactive or idempotency_conflict.",
+            ),
+        },
+    )
+    def post(self, request):
+        body = RedeemRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        member_id = Member.objects.filter(member_number=body.validated_data["member"]).values_list(
+            "pk", flat=True
+        )
+        if not member_id:
+            raise MemberNotFound()
+        key = body.validated_data.get("idempotency_key")
+        redeemed = services.reward_redeem(
+            member_id=member_id[0],
+            reward_code=body.validated_data["reward"],
+            store=request.user.store,
+            idempotency_key=f"api:{request.user.store.pk}:{key}" if key else None,
+        )
+        return Response(
+            RedemptionSerializer(redeemed.redemption).data,
+            status=status.HTTP_201_CREATED if redeemed.created else status.HTTP_200_OK,
+        )
+
+
+class RedemptionCancelView(APIView):
+    @extend_schema(
+        operation_id="redemptions_cancel",
+        request=None,
+        responses={
+            200: RedemptionSerializer,
+            **_errors(_404="Unknown redemption, or another store's.", _409="not_cancellable"),
+        },
+    )
+    def post(self, request, redemption_id: int):
+        redemption = services.redemption_cancel(redemption_id=redemption_id, store=request.user.store)
+        return Response(RedemptionSerializer(redemption).data)
+
+
+class VoucherUseView(APIView):
+    @extend_schema(
+        operation_id="vouchers_use",
+        request=None,
+        responses={
+            200: inline_serializer(
+                "VoucherUsed",
+                {
+                    "status": serializers.CharField(),
+                    "voucher_code": serializers.CharField(),
+                    "reward": serializers.CharField(),
+                    "cash_value": serializers.DecimalField(max_digits=10, decimal_places=2),
+                },
+            ),
+            **_errors(_404="Unknown voucher.", _409="voucher_used, voucher_expired or voucher_cancelled"),
+        },
+    )
+    def post(self, request, voucher_code: str):
+        redemption = services.voucher_use(code=voucher_code, store=request.user.store)
+        return Response(
+            {
+                "status": redemption.status,
+                "voucher_code": redemption.voucher_code,
+                "reward": redemption.reward.code,
+                "cash_value": f"{redemption.cash_value:.2f}",
+            }
+        )
+
+
+urlpatterns = [
+    path("rewards/", RewardListView.as_view(), name="api-rewards"),
+    path("redemptions/", RedemptionCreateView.as_view(), name="api-redemptions"),
+    path(
+        "redemptions/<int:redemption_id>/cancel/",
+        RedemptionCancelView.as_view(),
+        name="api-redemption-cancel",
+    ),
+    path("vouchers/<str:voucher_code>/use/", VoucherUseView.as_view(), name="api-voucher-use"),
+]

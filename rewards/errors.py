@@ -1,0 +1,72 @@
+"""This app's domain errors; ``code`` is the contract's error code. The API maps the families
+(NotFound 404, Conflict 409) in ``loyalty_site.api.errors``."""
+
+from members.errors import Conflict, InsufficientPoints, NotFound
+
+__all__ = [
+    "InsufficientPoints",
+    "LimitReached",
+    "NotCancellable",
+    "RedemptionNotFound",
+    "RewardNotFound",
+    "RewardOutOfStock",
+    "RewardUnavailable",
+    "TierRequired",
+    "VoucherCancelled",
+    "VoucherExpired",
+    "VoucherNotFound",
+    "VoucherUsed",
+]
+
+
+class RewardNotFound(NotFound):
+    # Unknown and inactive rewards look the same: a withdrawn reward is not in the catalog.
+    default_message = "No such reward."
+
+
+class RedemptionNotFound(NotFound):
+    default_message = "No such redemption."
+
+
+class VoucherNotFound(NotFound):
+    default_message = "No such voucher."
+
+
+class RewardUnavailable(Conflict):
+    code = "reward_unavailable"
+    default_message = "The reward cannot be redeemed at this time."
+
+
+class RewardOutOfStock(Conflict):
+    code = "out_of_stock"
+    default_message = "The reward is out of stock."
+
+
+class TierRequired(Conflict):
+    code = "tier_required"
+    default_message = "The member's tier is too low for this reward."
+
+
+class LimitReached(Conflict):
+    code = "limit_reached"
+    default_message = "The member already holds as many of this reward as one member may."
+
+
+class NotCancellable(Conflict):
+    code = "not_cancellable"
+    default_message = "Only an unused, unexpired redemption can be cancelled."
+
+
+class VoucherUsed(Conflict):
+    code = "voucher_used"
+    default_message = "The voucher was already used."
+
+
+class VoucherExpired(Conflict):
+    code = "voucher_expired"
+    default_message = "The voucher has expired."
+
+
+class VoucherCancelled(Conflict):
+    code = "voucher_cancelled"
+    default_message = "The voucher was cancelled."

@@ -1,0 +1,143 @@
+"""Reads of the rewards app used by the API, the member portal and the staff pages. Each one is
+a fixed number of queries whatever the size of the catalog or the member's history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from members.models import Member
+
+from .models import Redemption, Reward
+
+# Why a member cannot redeem a reward; the codes are the API's error codes.
+REASONS = {
+    "member_inactive": "Your membership is not active.",
+    "reward_unavailable": "Not available at this time.",
+    "tier_required": "Needs a higher tier.",
+    "out_of_stock": "Out of stock.",
+    "limit_reached": "You already hold as many as one member may.",
+    "insufficient_points": "Not enough points yet.",
+}
+
+
+@dataclass(frozen=True)
+class RewardOption:
+    """One reward as one member sees it: can they redeem it now, and if not, why."""
+
+    reward: Reward
+    reasons: tuple[str, ...]  # codes from REASONS, in the order redeeming checks them
+    points_short: int  # how many more available points the member needs (0 when enough)
+    held: int  # issued and used vouchers of this reward the member has
+
+    @property
+    def can_redeem(self) -> bool:
+        return not self.reasons
+
+    @property
+    def reason(self) -> str:
+        """The first reason, as a sentence for a page (empty when it can be redeemed)."""
+        return REASONS[self.reasons[0]] if self.reasons else ""
+
+
+def reward_catalog(*, on: datetime | None = None) -> QuerySet[Reward]:
+    """Active rewards whose window is open on ``on``: the API's list, featured first."""
+    return Reward.objects.active().in_window(on).select_related("min_tier").catalog_order()
+
+
+def member_reward_options(
+    member: Member, *, on: datetime | None = None, rewards: QuerySet[Reward] | None = None
+) -> list[RewardOption]:
+    """For each active reward (or each of ``rewards``), whether ``member`` can redeem it on
+    ``on`` (default now) and why not. One query, plus one for the member's tier unless it was
+    loaded with ``select_related("tier")``."""
+    on = on or timezone.now()
+    held = (
+        Redemption.objects.filter(member=member, reward=OuterRef("pk"), status__in=Redemption.HELD)
+        .order_by()
+        .values("reward")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rewards = (rewards if rewards is not None else Reward.objects.active().catalog_order()).select_related(
+        "min_tier"
+    )
+    rewards = rewards.annotate(held=Coalesce(Subquery(held, output_field=IntegerField()), Value(0)))
+    member_rank = member.tier.rank if member.tier_id else -1
+    options = []
+    for reward in rewards:
+        reasons = []
+        if member.status != Member.Status.ACTIVE:
+            reasons.append("member_inactive")
+        if (
+            not reward.is_active
+            or not reward.is_in_window(on)
+            or (reward.event_starts_at and reward.event_starts_at <= on)
+        ):
+            reasons.append("reward_unavailable")
+        if reward.min_tier is not None and member_rank < reward.min_tier.rank:
+            reasons.append("tier_required")
+        if not reward.in_stock:
+            reasons.append("out_of_stock")
+        if reward.per_member_limit is not None and reward.held >= reward.per_member_limit:
+            reasons.append("limit_reached")
+        points_short = max(0, reward.points_cost - member.points_available)
+        if points_short:
+            reasons.append("insufficient_points")
+        options.append(RewardOption(reward, tuple(reasons), points_short, reward.held))
+    return options
+
+
+def member_reward_option(member: Member, code: str, *, on: datetime | None = None) -> RewardOption | None:
+    """One active reward as ``member`` sees it (the reward's page), or None."""
+    options = member_reward_options(member, on=on, rewards=Reward.objects.active().filter(code=code))
+    return options[0] if options else None
+
+
+def member_vouchers(member: Member, *, status: str | None = None) -> QuerySet[Redemption]:
+    """The member's vouchers, newest first, with their rewards. ``status`` filters (``issued``
+    for those still usable; note an issued one past ``expires_at`` waits for the nightly job)."""
+    vouchers = Redemption.objects.filter(member=member).select_related("reward")
+    if status:
+        vouchers = vouchers.filter(status=status)
+    return vouchers.order_by("-created_at", "-id")
+
+
+def member_open_vouchers(member: Member, *, on: datetime | None = None) -> QuerySet[Redemption]:
+    """Vouchers the member can still use, soonest-expiring first."""
+    on = on or timezone.now()
+    return (
+        Redemption.objects.filter(member=member, status=Redemption.Status.ISSUED, expires_at__gt=on)
+        .select_related("reward")
+        .order_by("expires_at", "id")
+    )
+
+
+def redemption_summary(*, since: datetime | None = None, until: datetime | None = None) -> list[dict]:
+    """Per reward: redemptions made in the period by status and the points they spent, net of
+    points returned. One query (for the staff reports)."""
+    period = Q()
+    if since is not None:
+        period &= Q(redemptions__created_at__gte=since)
+    if until is not None:
+        period &= Q(redemptions__created_at__lt=until)
+    rows = (
+        Reward.objects.annotate(
+            redeemed=Count("redemptions", filter=period),
+            used=Count("redemptions", filter=period & Q(redemptions__status=Redemption.Status.USED)),
+            cancelled=Count(
+                "redemptions", filter=period & Q(redemptions__status=Redemption.Status.CANCELLED)
+            ),
+            expired=Count("redemptions", filter=period & Q(redemptions__status=Redemption.Status.EXPIRED)),
+            points_spent=Coalesce(Sum("redemptions__points_spent", filter=period), Value(0)),
+            points_returned=Coalesce(Sum("redemptions__points_returned", filter=period), Value(0)),
+        )
+        .filter(redeemed__gt=0)
+        .order_by("-redeemed", "code")
+        .values("code", "name", "redeemed", "used", "cancelled", "expired", "points_spent", "points_returned")
+    )
+    return [{**row, "points_net": row["points_spent"] - row["points_returned"]} for row in rows]

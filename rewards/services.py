@@ -1,0 +1,388 @@
+"""Writes of the rewards app: redeeming, cancelling, using and fulfilling, expiring vouchers.
+
+Every function is one transaction. Locks are always taken member row first, then the
+redemption or reward row, so no two of these deadlock. The points move only through the
+ledger services: a redemption's debit has ``source_type="redemption"`` and
+``source_id=<redemption pk>``; giving them back (cancel, or expiry under the refund policy) is
+one ``points_restore`` with the key ``redemption:<pk>:restore``, so it can happen at most once
+whichever path gets there first.
+
+Checks when redeeming, in this order (the first that fails is the error): the reward exists and
+is active (``RewardNotFound``: an inactive reward is answered like an unknown one), the member
+exists and is active (``MemberNotFound``, ``MemberInactive``), the reward's window is open and
+its event has not started (``RewardUnavailable``), the member's tier is high enough
+(``TierRequired``), the member's per-reward limit (``LimitReached``: issued and used vouchers
+count, cancelled and expired ones do not), the available balance (``InsufficientPoints``; a
+negative balance never redeems), the stock (``RewardOutOfStock``, a conditional ``UPDATE``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from members.audit import audit_record
+from members.errors import IdempotencyConflict, InsufficientPoints, InvalidRequest, MemberInactive
+from members.ledger.jobs import member_id_ranges
+from members.ledger.services import points_debit, points_restore
+from members.locks import lock_member
+from members.models import LedgerEntry, Member, Program, Store, User
+
+from .errors import (
+    LimitReached,
+    NotCancellable,
+    RedemptionNotFound,
+    RewardNotFound,
+    RewardOutOfStock,
+    RewardUnavailable,
+    TierRequired,
+    VoucherCancelled,
+    VoucherExpired,
+    VoucherNotFound,
+    VoucherUsed,
+)
+from .models import Redemption, Reward, normalise_voucher_code
+
+logger = logging.getLogger(__name__)
+Status = Redemption.Status
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    """What ``reward_redeem`` did: the redemption, and whether this call created it (False when
+    the same idempotency key was replayed)."""
+
+    redemption: Redemption
+    created: bool
+
+
+@dataclass(frozen=True)
+class VoucherExpiry:
+    vouchers: int
+    points_returned: int
+    points_forfeited: int
+
+
+def restore_key(redemption_id: int) -> str:
+    return f"redemption:{redemption_id}:restore"
+
+
+def reward_redeem(
+    *,
+    member_id: int,
+    reward_code: str,
+    store: Store | None = None,
+    created_by: User | None = None,
+    idempotency_key: str | None = None,
+    notify: bool = True,
+    now: datetime | None = None,
+) -> Redeemed:
+    """Spend the member's points on one of ``reward_code`` and issue its voucher.
+
+    ``idempotency_key`` is already scoped by the caller (``api:<store>:<key>``): the same key
+    again gives back the same redemption; with another member or reward it is a conflict.
+    The confirmation mail is queued after commit unless ``notify`` is False."""
+    if idempotency_key is not None and (not idempotency_key.strip() or len(idempotency_key) > 240):
+        raise InvalidRequest(
+            "The idempotency key must be 1 to 200 characters.",
+            fields={"idempotency_key": ["1 to 200 characters."]},
+        )
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            redeemed = _redeem(
+                member_id=member_id,
+                reward_code=reward_code,
+                store=store,
+                created_by=created_by,
+                idempotency_key=idempotency_key,
+                now=now,
+            )
+    except IntegrityError:
+        # Two first calls with one key for different members: the loser replays the winner.
+        existing = idempotency_key and Redemption.objects.filter(idempotency_key=idempotency_key).first()
+        if not existing:
+            raise
+        return _replay(existing, member_id=member_id, reward_code=reward_code)
+    if notify and redeemed.created:
+        from .tasks import redemption_confirmation_send_task
+
+        transaction.on_commit(partial(redemption_confirmation_send_task.delay, redeemed.redemption.pk))
+    return redeemed
+
+
+def _redeem(
+    *,
+    member_id: int,
+    reward_code: str,
+    store: Store | None,
+    created_by: User | None,
+    idempotency_key: str | None,
+    now: datetime,
+) -> Redeemed:
+    member = lock_member(member_id)
+    if idempotency_key and (
+        existing := Redemption.objects.select_related("reward")
+        .filter(idempotency_key=idempotency_key)
+        .first()
+    ):
+        return _replay(existing, member_id=member.pk, reward_code=reward_code)
+    reward = Reward.objects.select_related("min_tier").filter(code=reward_code, is_active=True).first()
+    if reward is None:
+        raise RewardNotFound()
+    if member.status != Member.Status.ACTIVE:
+        raise MemberInactive()
+    if not reward.is_in_window(now) or (reward.event_starts_at and reward.event_starts_at <= now):
+        raise RewardUnavailable()
+    if reward.min_tier is not None:
+        member_rank = member.tier.rank if member.tier_id else -1
+        if member_rank < reward.min_tier.rank:
+            raise TierRequired(f"This reward needs the {reward.min_tier.name} tier or higher.")
+    if reward.per_member_limit is not None:
+        held = Redemption.objects.filter(member=member, reward=reward, status__in=Redemption.HELD).count()
+        if held >= reward.per_member_limit:
+            raise LimitReached(f"A member may hold {reward.per_member_limit} of this reward.")
+    if member.points_available < reward.points_cost:
+        raise InsufficientPoints(
+            f"The member has {max(member.points_available, 0)} points available; "
+            f"{reward.points_cost} are needed."
+        )
+    # Never oversold: the decrement is the check, and it holds the reward row until commit.
+    if reward.stock is not None and not Reward.objects.filter(pk=reward.pk, stock__gt=0).update(
+        stock=F("stock") - 1
+    ):
+        raise RewardOutOfStock()
+    program = Program.load()
+    expires_at = now + timedelta(days=program.voucher_validity_days)
+    if reward.event_starts_at:
+        expires_at = min(expires_at, reward.event_starts_at + timedelta(days=1))
+    redemption = Redemption.objects.create(
+        member=member,
+        reward=reward,
+        points_spent=reward.points_cost,
+        cash_value=reward.cash_value,
+        expires_at=expires_at,
+        store=store,
+        created_by=created_by,
+        idempotency_key=idempotency_key or None,
+        created_at=now,
+    )
+    points_debit(
+        member_id=member.pk,
+        points=reward.points_cost,
+        idempotency_key=f"redemption:{redemption.pk}",
+        source_type=LedgerEntry.Source.REDEMPTION,
+        source_id=str(redemption.pk),
+        description=f"Redeemed: {reward.name}"[:255],
+        created_by=created_by,
+        now=now,
+    )
+    if created_by is not None:
+        audit_record(
+            actor=created_by,
+            action="reward_redeemed",
+            member_id=member.pk,
+            details={"redemption": redemption.pk, "reward": reward.code, "points": reward.points_cost},
+        )
+    return Redeemed(redemption, created=True)
+
+
+def _replay(existing: Redemption, *, member_id: int, reward_code: str) -> Redeemed:
+    if existing.member_id != member_id or existing.reward.code != reward_code:
+        raise IdempotencyConflict()
+    return Redeemed(existing, created=False)
+
+
+def redemption_cancel(
+    *,
+    redemption_id: int,
+    store: Store | None = None,
+    actor: User | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Redemption:
+    """Cancel an issued redemption: its points go back to the lots they came from (with their
+    original expiry) and its stock comes back. Cancelling a cancelled redemption again changes
+    nothing. A used or expired one is ``NotCancellable``.
+
+    With ``store`` (an API caller), only that store's redemptions and those made in the portal
+    are found; another store's are ``RedemptionNotFound``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        member_id = None
+        if _valid_pk(redemption_id):
+            member_id = (
+                Redemption.objects.filter(pk=redemption_id).values_list("member_id", flat=True).first()
+            )
+        if member_id is None:
+            raise RedemptionNotFound()
+        lock_member(member_id)
+        redemption = (
+            Redemption.objects.select_for_update(of=("self",)).select_related("reward").get(pk=redemption_id)
+        )
+        if store is not None and redemption.store_id not in (None, store.pk):
+            raise RedemptionNotFound()
+        if redemption.status == Status.CANCELLED:
+            return redemption
+        if redemption.status != Status.ISSUED:
+            raise NotCancellable(f"The redemption is {redemption.get_status_display().lower()}.")
+        if redemption.expires_at <= now:
+            raise NotCancellable("The voucher has expired.")
+        posting = points_restore(
+            member_id=member_id,
+            source_type=LedgerEntry.Source.REDEMPTION,
+            source_id=str(redemption.pk),
+            idempotency_key=restore_key(redemption.pk),
+            description=f"Cancelled: {redemption.reward.name}"[:255],
+            now=now,
+        )
+        redemption.status = Status.CANCELLED
+        redemption.cancelled_at = now
+        redemption.points_returned = posting.entry.points
+        redemption.save(update_fields=["status", "cancelled_at", "points_returned"])
+        Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).update(stock=F("stock") + 1)
+        if actor is not None:
+            audit_record(
+                actor=actor,
+                action="redemption_cancelled",
+                member_id=member_id,
+                details={
+                    "redemption": redemption.pk,
+                    "reward": redemption.reward.code,
+                    "points_returned": redemption.points_returned,
+                    "reason": reason,
+                },
+            )
+        return redemption
+
+
+def voucher_use(
+    *, code: str, store: Store | None = None, used_by: User | None = None, now: datetime | None = None
+) -> Redemption:
+    """Mark a voucher used at the till, exactly once. Any store of the program may take it.
+    ``code`` may be typed in any case, with or without dashes and spaces."""
+    code = normalise_voucher_code(code)
+    if not code or len(code) > 20:
+        raise VoucherNotFound()
+    return _mark_used(Redemption.objects.filter(voucher_code=code), store=store, used_by=used_by, now=now)
+
+
+def redemption_fulfil(*, redemption_id: int, staff_user: User, now: datetime | None = None) -> Redemption:
+    """Staff hand over the reward (ship the product, admit to the event): the voucher is used."""
+    if not _valid_pk(redemption_id):
+        raise RedemptionNotFound()
+    selection = Redemption.objects.filter(pk=redemption_id)
+    return _mark_used(selection, store=None, used_by=staff_user, now=now, not_found=RedemptionNotFound)
+
+
+def _valid_pk(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def _mark_used(
+    selection,
+    *,
+    store: Store | None,
+    used_by: User | None,
+    now: datetime | None,
+    not_found: type[Exception] = VoucherNotFound,
+) -> Redemption:
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The conditional UPDATE is the check: of two tills at once, one changes the row.
+        used = selection.filter(status=Status.ISSUED, expires_at__gt=now).update(
+            status=Status.USED, used_at=now, used_store=store, used_by=used_by
+        )
+        redemption = selection.select_related("reward").first()
+        if redemption is None:
+            raise not_found()
+        if not used:
+            if redemption.status == Status.USED:
+                raise VoucherUsed()
+            if redemption.status == Status.CANCELLED:
+                raise VoucherCancelled()
+            raise VoucherExpired()
+        if used_by is not None:
+            audit_record(
+                actor=used_by,
+                action="redemption_fulfilled",
+                member_id=redemption.member_id,
+                details={"redemption": redemption.pk, "reward": redemption.reward.code},
+            )
+        return redemption
+
+
+def vouchers_expire(*, as_of: datetime | None = None) -> VoucherExpiry:
+    """The daily job: every issued voucher whose expiry has passed by ``as_of`` expires, and
+    the program's policy decides whether its points come back. Chunked by member id range;
+    each chunk is one transaction and only touches vouchers still issued, so a rerun (or a run
+    after a crash) changes nothing that was done."""
+    as_of = as_of or timezone.now()
+    refund = Program.load().expired_voucher_policy == Program.ExpiredVoucherPolicy.REFUND
+    vouchers = returned = forfeited = 0
+    for first_id, last_id in member_id_ranges():
+        result = vouchers_expire_chunk(as_of=as_of, first_id=first_id, last_id=last_id, refund=refund)
+        vouchers += result.vouchers
+        returned += result.points_returned
+        forfeited += result.points_forfeited
+    logger.info(
+        "vouchers_expire as of %s: %d vouchers, %d points returned, %d forfeited",
+        as_of.isoformat(),
+        vouchers,
+        returned,
+        forfeited,
+    )
+    return VoucherExpiry(vouchers, returned, forfeited)
+
+
+def vouchers_expire_chunk(*, as_of: datetime, first_id: int, last_id: int, refund: bool) -> VoucherExpiry:
+    with transaction.atomic():
+        due = Redemption.objects.filter(
+            status=Status.ISSUED, expires_at__lte=as_of, member_id__gte=first_id, member_id__lte=last_id
+        )
+        # The members first (the order every service locks in), then one conditional UPDATE
+        # that says which vouchers this run expired.
+        list(
+            Member.objects.filter(pk__in=due.values("member_id"))
+            .select_for_update()
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE rewards_redemption SET status = %s, expired_at = %s "
+                "WHERE status = %s AND expires_at <= %s AND member_id BETWEEN %s AND %s "
+                "RETURNING id, member_id, reward_id, points_spent",
+                [Status.EXPIRED, as_of, Status.ISSUED, as_of, first_id, last_id],
+            )
+            expired = sorted(cursor.fetchall())
+        if not expired:
+            return VoucherExpiry(0, 0, 0)
+        points = sum(row[3] for row in expired)
+        if refund:
+            for redemption_id, member_id, _reward_id, points_spent in expired:
+                if points_spent:
+                    points_restore(
+                        member_id=member_id,
+                        source_type=LedgerEntry.Source.REDEMPTION,
+                        source_id=str(redemption_id),
+                        idempotency_key=restore_key(redemption_id),
+                        description="Voucher expired unused: points returned",
+                        now=as_of,
+                    )
+            Redemption.objects.filter(pk__in=[row[0] for row in expired]).update(
+                points_returned=F("points_spent")
+            )
+        # An unused voucher never took its item: the stock comes back.
+        per_reward: dict[int, int] = {}
+        for _id, _member, reward_id, _points in expired:
+            per_reward[reward_id] = per_reward.get(reward_id, 0) + 1
+        for reward_id, count in sorted(per_reward.items()):
+            Reward.objects.filter(pk=reward_id, stock__isnull=False).update(stock=F("stock") + count)
+        return VoucherExpiry(len(expired), points if refund else 0, 0 if refund else points)
