@@ -1,0 +1,266 @@
+"""Earning rules: campaigns (promotions on purchases), action rules (sign-up, birthday, review,
+social share, event attendance, referral), the awards they produced, activities members
+submit, referrals and bulk purchase imports.
+
+An ``Award`` is one line of the earning breakdown: which rule (base rate, tier multiplier, a
+campaign, an action) gave how many points, for which purchase or activity. The ledger holds the
+points; awards say where they came from, and carry the per-member caps of campaigns.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from members.models import Member, Purchase, Store, Tier, User
+
+
+class CampaignQuerySet(models.QuerySet["Campaign"]):
+    def running(self, *, at) -> CampaignQuerySet:
+        return self.filter(is_active=True, starts_at__lte=at, ends_at__gt=at)
+
+    def for_purchase(self, *, at, store: Store, tier: Tier | None) -> CampaignQuerySet:
+        """Campaigns that may apply at purchase time: running, for this store and tier (an empty
+        target list means every store or tier). Settled kinds are paid later, not here."""
+        qs = self.running(at=at).exclude(kind=Campaign.Kind.SPEND_THRESHOLD)
+        qs = qs.filter(Q(stores__isnull=True) | Q(stores=store))
+        qs = qs.filter(Q(tiers__isnull=True) | Q(tiers=tier)) if tier else qs.filter(tiers__isnull=True)
+        return qs.distinct().order_by("-priority", "pk")
+
+
+class Campaign(models.Model):
+    class Kind(models.TextChoices):
+        MULTIPLIER = "multiplier", "Points multiplier on the whole purchase"
+        FIXED_BONUS = "fixed_bonus", "Fixed bonus per purchase"
+        CATEGORY_MULTIPLIER = "category_multiplier", "Multiplier on chosen categories or SKUs"
+        SPEND_THRESHOLD = "spend_threshold", "Bonus for spending a threshold over the period (settled)"
+        FIRST_PURCHASE = "first_purchase", "Bonus on a member's first purchase"
+
+    code = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    multiplier = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal("1"), help_text="For multiplier kinds (2 = double)."
+    )
+    bonus_points = models.PositiveIntegerField(default=0, help_text="For bonus kinds.")
+    threshold_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0"), help_text="Spend over the period (threshold)."
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    tiers = models.ManyToManyField(Tier, blank=True, related_name="+", help_text="Empty: every tier.")
+    stores = models.ManyToManyField(Store, blank=True, related_name="+", help_text="Empty: every store.")
+    categories = models.CharField(max_length=500, blank=True, help_text="Comma-separated categories.")
+    skus = models.CharField(max_length=500, blank=True, help_text="Comma-separated SKUs.")
+    min_spend = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    per_member_cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most points one member can get from it."
+    )
+    budget_points = models.PositiveIntegerField(null=True, blank=True, help_text="Most points in total.")
+    spent_points = models.PositiveIntegerField(default=0, editable=False)
+    priority = models.IntegerField(default=0, help_text="Higher applies first.")
+    exclusive = models.BooleanField(
+        default=False, help_text="When it applies, campaigns of lower priority do not."
+    )
+    retroactive = models.BooleanField(
+        default=False,
+        help_text="Also pay purchases in its window recorded before it was created (at settlement).",
+    )
+    is_active = models.BooleanField(default=True)
+    settled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="campaign_window"),
+            models.CheckConstraint(condition=Q(multiplier__gte=1), name="campaign_multiplier_at_least_one"),
+            models.CheckConstraint(
+                condition=Q(budget_points__isnull=True) | Q(spent_points__lte=models.F("budget_points")),
+                name="campaign_within_budget",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def category_list(self) -> set[str]:
+        return {c.strip().lower() for c in self.categories.split(",") if c.strip()}
+
+    @property
+    def sku_list(self) -> set[str]:
+        return {s.strip().lower() for s in self.skus.split(",") if s.strip()}
+
+    @property
+    def source(self) -> str:
+        return f"campaign:{self.code}"
+
+
+class ActionRule(models.Model):
+    """Points for something a member does other than buying."""
+
+    class Kind(models.TextChoices):
+        SIGNUP = "signup", "Sign-up"
+        BIRTHDAY = "birthday", "Birthday"
+        REVIEW = "review", "Product review"
+        SOCIAL_SHARE = "social_share", "Social share"
+        EVENT_ATTENDANCE = "event_attendance", "Event attendance"
+        REFERRAL_REFERRER = "referral_referrer", "Referral (the member who referred)"
+        REFERRAL_REFERRED = "referral_referred", "Referral (the new member)"
+
+    class Period(models.TextChoices):
+        DAY = "day", "Per day"
+        WEEK = "week", "Per week"
+        MONTH = "month", "Per month"
+        YEAR = "year", "Per year"
+        EVER = "ever", "Ever"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=255, blank=True)
+    points = models.PositiveIntegerField()
+    requires_approval = models.BooleanField(default=False, help_text="Staff approve each one first.")
+    limit_count = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most awards per member per period (empty: no limit)."
+    )
+    limit_period = models.CharField(max_length=5, choices=Period.choices, default=Period.MONTH)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def source(self) -> str:
+        return f"rule:{self.kind}"
+
+
+class Award(models.Model):
+    """One line of an earning breakdown: ``source`` gave ``points``."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="awards"
+    )
+    source = models.CharField(max_length=80)
+    points = models.PositiveIntegerField()
+    position = models.PositiveSmallIntegerField(default=0)
+    # Set for awards paid by settlement: one per campaign and member.
+    settlement_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["purchase_id", "position"]
+        indexes = [models.Index(fields=["campaign", "member"])]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.points}"
+
+
+class Activity(models.Model):
+    """An action a member reported (through a store's API key or the portal)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="activities")
+    rule = models.ForeignKey(ActionRule, on_delete=models.PROTECT, related_name="activities")
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # "<store id or portal>:<external id>": the same report twice is one activity.
+    key = models.CharField(max_length=200, unique=True)
+    external_id = models.CharField(max_length=100)
+    url = models.URLField(max_length=500, blank=True)
+    payload_digest = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    points_awarded = models.PositiveIntegerField(default=0)
+    reviewed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["member", "rule", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule.kind} by {self.member_id} ({self.status})"
+
+
+class Referral(models.Model):
+    """The outcome of one referral, paid or refused, with why."""
+
+    class Status(models.TextChoices):
+        REWARDED = "rewarded", "Rewarded"
+        REFUSED = "refused", "Refused"
+
+    referrer = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    referred = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="referral")
+    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    referrer_points = models.PositiveIntegerField(default=0)
+    referred_points = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["referrer", "status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.referrer_id} -> {self.referred_id}: {self.status}"
+
+
+class PurchaseImport(models.Model):
+    """A CSV of purchases a staff member uploaded; processed in chunks by a task."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(max_length=200, blank=True)
+    content = models.TextField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_accepted = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name or 'import'} ({self.rows_done}/{self.rows_total})"
+
+
+class PurchaseImportError(models.Model):
+    purchase_import = models.ForeignKey(PurchaseImport, on_delete=models.CASCADE, related_name="errors")
+    row_number = models.PositiveIntegerField()
+    external_id = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=500)
+
+    class Meta:
+        ordering = ["row_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purchase_import", "row_number"], name="import_error_once_per_row"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {self.reason}"

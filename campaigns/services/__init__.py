@@ -1,0 +1,48 @@
+"""Every write of earning, one transaction each. The public services:
+
+- purchases: ``purchase_record``, ``refund_record``, ``referral_settle``, ``campaign_budget_take``
+- actions: ``activity_submit``, ``activity_approve``, ``activity_reject``, ``signup_bonus_award``,
+  ``birthday_bonuses_award``, ``ways_to_earn``
+- settlement: ``campaigns_settle``
+- imports: ``purchase_import_create``, ``purchase_import_process_chunk``
+"""
+
+from .actions import (
+    ActivityOutcome,
+    activity_approve,
+    activity_reject,
+    activity_submit,
+    birthday_bonuses_award,
+    signup_bonus_award,
+    ways_to_earn,
+)
+from .imports import purchase_import_create, purchase_import_process_chunk
+from .purchases import (
+    PurchaseOutcome,
+    RefundOutcome,
+    campaign_budget_take,
+    purchase_record,
+    referral_settle,
+    refund_record,
+)
+from .settlement import SettlementReport, campaigns_settle
+
+__all__ = [
+    "ActivityOutcome",
+    "PurchaseOutcome",
+    "RefundOutcome",
+    "SettlementReport",
+    "activity_approve",
+    "activity_reject",
+    "activity_submit",
+    "birthday_bonuses_award",
+    "campaign_budget_take",
+    "campaigns_settle",
+    "purchase_import_create",
+    "purchase_import_process_chunk",
+    "purchase_record",
+    "referral_settle",
+    "refund_record",
+    "signup_bonus_award",
+    "ways_to_earn",
+]

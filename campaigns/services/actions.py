@@ -1,0 +1,256 @@
+"""Points for what members do besides buying: sign-up, birthday, review, social share (staff
+approve), event attendance. Each rule has a limit per member and period."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from members.audit import audit_record
+from members.errors import InvalidRequest, MemberInactive, MemberNotFound
+from members.ledger.jobs import member_id_ranges
+from members.ledger.services import Posting, points_credit
+from members.locks import lock_member
+from members.models import LedgerEntry, Member, Store, User
+
+from ..errors import ActivityLimitReached, ActivityNotPending, DuplicateExternalId, UnknownActivity
+from ..models import ActionRule, Activity
+
+Kind = LedgerEntry.Kind
+Source = LedgerEntry.Source
+# What a member or a store may report; sign-up, birthday and referrals are awarded by the system.
+SUBMITTABLE = (ActionRule.Kind.REVIEW, ActionRule.Kind.SOCIAL_SHARE, ActionRule.Kind.EVENT_ATTENDANCE)
+
+
+@dataclass(frozen=True)
+class ActivityOutcome:
+    activity: Activity
+    created: bool  # False on a replay
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.activity.status == Activity.Status.PENDING
+
+
+def ways_to_earn() -> list[ActionRule]:
+    """The active action rules, for the portal's "ways to earn" page."""
+    return list(ActionRule.objects.filter(is_active=True).order_by("kind"))
+
+
+def period_start(period: str, now: datetime) -> datetime | None:
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == ActionRule.Period.DAY:
+        return day
+    if period == ActionRule.Period.WEEK:
+        return day - timedelta(days=day.weekday())
+    if period == ActionRule.Period.MONTH:
+        return day.replace(day=1)
+    if period == ActionRule.Period.YEAR:
+        return day.replace(month=1, day=1)
+    return None
+
+
+def _check_limit(rule: ActionRule, member: Member, now: datetime) -> None:
+    if rule.limit_count is None:
+        return
+    done = Activity.objects.filter(
+        member=member, rule=rule, status__in=[Activity.Status.PENDING, Activity.Status.APPROVED]
+    )
+    if start := period_start(rule.limit_period, now):
+        done = done.filter(created_at__gte=start)
+    if done.count() >= rule.limit_count:
+        raise ActivityLimitReached()
+
+
+def _credit(activity: Activity, rule: ActionRule, now: datetime) -> Posting:
+    return points_credit(
+        member_id=activity.member_id,
+        points=rule.points,
+        kind=Kind.BONUS,
+        idempotency_key=f"activity:{activity.pk}",
+        source_type=Source.ACTIVITY,
+        source_id=str(activity.pk),
+        description=rule.name,
+        now=now,
+    )
+
+
+def activity_submit(
+    *,
+    member: Member | str,
+    kind: str,
+    external_id: str,
+    store: Store | None = None,
+    url: str = "",
+    now: datetime | None = None,
+) -> ActivityOutcome:
+    """A member's review, social share or event attendance, reported by a store (``store``) or
+    by the member in the portal (no store). Awards the rule's points at once, or waits for
+    staff when the rule needs approval. The same ``external_id`` again is a replay."""
+    now = now or timezone.now()
+    external_id = (external_id or "").strip()
+    if not external_id or len(external_id) > 100:
+        raise InvalidRequest(fields={"external_id": ["Required, at most 100 characters."]})
+    url = (url or "").strip()
+    if len(url) > 500:
+        raise InvalidRequest(fields={"url": ["At most 500 characters."]})
+    if kind not in SUBMITTABLE:
+        raise UnknownActivity(fields={"type": [f"One of {', '.join(SUBMITTABLE)}."]})
+    if kind == ActionRule.Kind.SOCIAL_SHARE and not url.startswith(("http://", "https://")):
+        raise InvalidRequest(fields={"url": ["A social share needs the link (http or https)."]})
+    member_number = member.member_number if isinstance(member, Member) else str(member)
+    key = f"{store.pk if store else 'portal'}:{external_id}"
+    digest = hashlib.sha256(f"{member_number}|{kind}|{url}".encode()).hexdigest()
+
+    def replay() -> ActivityOutcome | None:
+        existing = Activity.objects.filter(key=key).first()
+        if existing is None:
+            return None
+        if existing.payload_digest != digest:
+            raise DuplicateExternalId()
+        return ActivityOutcome(existing, created=False)
+
+    with transaction.atomic():
+        if found := replay():
+            return found
+        member_id = Member.objects.filter(member_number=member_number).values_list("pk", flat=True).first()
+        if member_id is None:
+            raise MemberNotFound()
+        locked = lock_member(member_id)
+        if found := replay():
+            return found
+        if locked.status != Member.Status.ACTIVE:
+            raise MemberInactive()
+        rule = ActionRule.objects.filter(kind=kind, is_active=True).first()
+        if rule is None:
+            raise UnknownActivity(fields={"type": ["No active rule for this activity."]})
+        _check_limit(rule, locked, now)
+        try:
+            with transaction.atomic():
+                activity = Activity.objects.create(
+                    member=locked,
+                    rule=rule,
+                    store=store,
+                    key=key,
+                    external_id=external_id,
+                    url=url,
+                    payload_digest=digest,
+                    status=Activity.Status.PENDING if rule.requires_approval else Activity.Status.APPROVED,
+                    points_awarded=0 if rule.requires_approval else rule.points,
+                    created_at=now,
+                )
+        except IntegrityError:
+            raise DuplicateExternalId() from None
+        if not rule.requires_approval and rule.points:
+            _credit(activity, rule, now)
+        return ActivityOutcome(activity, created=True)
+
+
+def activity_approve(*, activity_id: int, staff_user: User, now: datetime | None = None) -> Activity:
+    """Staff approve a pending activity (a social share, say): the member gets the points."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        activity = Activity.objects.select_related("rule").get(pk=activity_id)
+        lock_member(activity.member_id)
+        activity = Activity.objects.select_for_update().select_related("rule").get(pk=activity_id)
+        if activity.status != Activity.Status.PENDING:
+            raise ActivityNotPending()
+        activity.status = Activity.Status.APPROVED
+        activity.points_awarded = activity.rule.points
+        activity.reviewed_by = staff_user
+        activity.reviewed_at = now
+        activity.save(update_fields=["status", "points_awarded", "reviewed_by", "reviewed_at"])
+        if activity.rule.points:
+            _credit(activity, activity.rule, now)
+        audit_record(
+            actor=staff_user,
+            action="activity_approved",
+            member_id=activity.member_id,
+            details={"activity": activity.pk, "kind": activity.rule.kind, "points": activity.points_awarded},
+        )
+        return activity
+
+
+def activity_reject(*, activity_id: int, staff_user: User, now: datetime | None = None) -> Activity:
+    now = now or timezone.now()
+    with transaction.atomic():
+        activity = Activity.objects.select_for_update().select_related("rule").get(pk=activity_id)
+        if activity.status != Activity.Status.PENDING:
+            raise ActivityNotPending()
+        activity.status = Activity.Status.REJECTED
+        activity.reviewed_by = staff_user
+        activity.reviewed_at = now
+        activity.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+        audit_record(
+            actor=staff_user,
+            action="activity_rejected",
+            member_id=activity.member_id,
+            details={"activity": activity.pk, "kind": activity.rule.kind},
+        )
+        return activity
+
+
+def signup_bonus_award(*, member_id: int, now: datetime | None = None) -> Posting | None:
+    """The sign-up rule's points, once per member ever."""
+    rule = ActionRule.objects.filter(kind=ActionRule.Kind.SIGNUP, is_active=True).first()
+    if rule is None or not rule.points:
+        return None
+    try:
+        return points_credit(
+            member_id=member_id,
+            points=rule.points,
+            kind=Kind.BONUS,
+            idempotency_key=f"signup:{member_id}",
+            source_type=Source.ACTIVITY,
+            source_id="signup",
+            description=rule.name,
+            now=now,
+        )
+    except (MemberNotFound, MemberInactive):
+        return None
+
+
+def birthday_bonuses_award(*, on: date, now: datetime | None = None, chunk_size: int | None = None) -> int:
+    """The birthday rule's points to every active member whose birthday is ``on`` (29 February
+    birthdays count on 28 February in other years), once per member and year. Members are
+    selected in SQL per id range, leaving out those already paid this year."""
+    rule = ActionRule.objects.filter(kind=ActionRule.Kind.BIRTHDAY, is_active=True).first()
+    if rule is None or not rule.points:
+        return 0
+    now = now or timezone.now()
+    suffix = f":{on.year}"
+    leap_day_too = on.month == 2 and on.day == 28 and not _is_leap(on.year)
+    paid = 0
+    for first_id, last_id in member_id_ranges(chunk_size):
+        due = Member.objects.filter(
+            pk__gte=first_id, pk__lte=last_id, status=Member.Status.ACTIVE, birth_date__month=on.month
+        )
+        due = due.filter(birth_date__day__in=[28, 29]) if leap_day_too else due.filter(birth_date__day=on.day)
+        due = due.annotate(
+            bonus_key=Concat(
+                Value("birthday:"), Cast("pk", CharField()), Value(suffix), output_field=CharField()
+            )
+        ).exclude(Exists(LedgerEntry.objects.filter(idempotency_key=OuterRef("bonus_key"))))
+        for member_id, bonus_key in due.values_list("pk", "bonus_key"):
+            points_credit(
+                member_id=member_id,
+                points=rule.points,
+                kind=Kind.BONUS,
+                idempotency_key=bonus_key,
+                source_type=Source.ACTIVITY,
+                source_id="birthday",
+                description=rule.name,
+                now=now,
+            )
+            paid += 1
+    return paid
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

@@ -1,0 +1,426 @@
+"""Recording purchases and refunds: the points they earn or claw back, campaign awards, the
+immediate tier upgrade and the referral reward on a member's first purchase.
+
+Every credit of a purchase (the base rate with the tier multiplier, and each campaign's bonus)
+is a ledger entry with source ``purchase`` and the purchase's id, so a refund reverses them all
+with one ``points_reverse``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from members.errors import InvalidRequest, MemberInactive, MemberNotFound
+from members.ledger.services import points_credit, points_reverse
+from members.locks import lock_member
+from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Refund, Store, Tier
+from members.tiers import tier_upgrade_if_qualified
+
+from ..engine import Applicator, LineInput, PurchaseContext
+from ..errors import DuplicateExternalId, PurchaseNotFound, RefundExceedsPurchase
+from ..models import ActionRule, Award, Campaign, Referral
+from ..policy import get_policy
+
+Kind = LedgerEntry.Kind
+Source = LedgerEntry.Source
+CENT = Decimal("0.01")
+# A purchase may be stamped a little ahead of our clock (tills drift), not more.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class PurchaseOutcome:
+    purchase: Purchase
+    awards: list[Award]
+    created: bool  # False on a replay of the same request
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    refund: Refund
+    purchase: Purchase
+    created: bool
+
+
+def _digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _money(value: Any, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise InvalidRequest(fields={field: ["A decimal amount."]}) from None
+    if (
+        not amount.is_finite()
+        or amount <= 0
+        or amount != amount.quantize(CENT)
+        or amount >= Decimal(10) ** 10
+    ):
+        raise InvalidRequest(fields={field: ["An amount above zero with at most 2 decimal places."]})
+    return amount.quantize(CENT)
+
+
+def _quantity(value: Any) -> Decimal:
+    try:
+        quantity = Decimal(str(value if value is not None else 1))
+    except (InvalidOperation, ValueError):
+        raise InvalidRequest(fields={"lines": ["A quantity is a number."]}) from None
+    if not quantity.is_finite() or quantity <= 0 or quantity >= Decimal(10) ** 7:
+        raise InvalidRequest(fields={"lines": ["A quantity is a number above zero."]})
+    return quantity.quantize(Decimal("0.001"))
+
+
+def _lines(lines: list[dict[str, Any]] | None, amount: Decimal) -> list[LineInput]:
+    if not lines:
+        return [LineInput(amount=amount)]
+    parsed = [
+        LineInput(
+            amount=_money(line.get("amount"), "lines"),
+            sku=str(line.get("sku") or "").strip()[:64],
+            category=str(line.get("category") or "").strip()[:64],
+            quantity=_quantity(line.get("quantity")),
+        )
+        for line in lines
+    ]
+    if sum(line.amount for line in parsed) != amount:
+        raise InvalidRequest(
+            "The lines must add up to the purchase amount.",
+            fields={"lines": ["The line amounts must add up to the purchase amount."]},
+        )
+    return parsed
+
+
+def _replay_purchase(store: Store, external_id: str, digest: str) -> PurchaseOutcome | None:
+    purchase = Purchase.objects.filter(store=store, external_id=external_id).select_related("member").first()
+    if purchase is None:
+        return None
+    if purchase.payload_digest != digest:
+        raise DuplicateExternalId()
+    awards = list(Award.objects.filter(purchase=purchase).order_by("position"))
+    return PurchaseOutcome(purchase, awards, created=False)
+
+
+class _Granter:
+    """How many points a campaign may still give this member: its per-member cap, then its
+    total budget, taken with a conditional UPDATE so concurrent purchases never overspend."""
+
+    def __init__(self, member: Member):
+        self.member = member
+
+    def __call__(self, campaign: Campaign, points: int) -> int:
+        if campaign.per_member_cap is not None:
+            used = (
+                Award.objects.filter(campaign=campaign, member=self.member).aggregate(s=Sum("points"))["s"]
+                or 0
+            )
+            points = min(points, max(campaign.per_member_cap - used, 0))
+        return campaign_budget_take(campaign=campaign, points=points)
+
+
+def campaign_budget_take(*, campaign: Campaign, points: int) -> int:
+    """Take up to ``points`` from the campaign's budget; returns how many were taken."""
+    if points <= 0:
+        return 0
+    if campaign.budget_points is None:
+        return points
+    while points > 0:
+        taken = Campaign.objects.filter(pk=campaign.pk, spent_points__lte=F("budget_points") - points).update(
+            spent_points=F("spent_points") + points
+        )
+        if taken:
+            return points
+        row = Campaign.objects.filter(pk=campaign.pk).values("budget_points", "spent_points").first()
+        points = min(points, row["budget_points"] - row["spent_points"]) if row else 0
+    return 0
+
+
+def purchase_record(
+    *,
+    store: Store,
+    member_number: str,
+    external_id: str,
+    amount: Decimal | str,
+    currency: str,
+    purchased_at: datetime,
+    lines: list[dict[str, Any]] | None = None,
+    now: datetime | None = None,
+) -> PurchaseOutcome:
+    """Record a store's sale and credit its points, pending through the return window.
+
+    The same ``external_id`` from the same store again is a replay (the first outcome, nothing
+    new); with a different payload it is ``DuplicateExternalId``.
+    """
+    now = now or timezone.now()
+    external_id = (external_id or "").strip()
+    if not external_id or len(external_id) > 100:
+        raise InvalidRequest(fields={"external_id": ["Required, at most 100 characters."]})
+    amount = _money(amount, "amount")
+    if timezone.is_naive(purchased_at):
+        raise InvalidRequest(fields={"purchased_at": ["A date and time with a timezone."]})
+    line_inputs = _lines(lines, amount)
+    currency = (currency or "").strip().upper()
+    digest = _digest(
+        {
+            "member": member_number,
+            "amount": str(amount),
+            "currency": currency,
+            "purchased_at": purchased_at.astimezone(UTC).isoformat(),
+            "lines": [[str(li.amount), li.sku, li.category, str(li.quantity)] for li in line_inputs]
+            if lines
+            else [],
+        }
+    )
+    with transaction.atomic():
+        if replay := _replay_purchase(store, external_id, digest):
+            return replay
+        member_id = (
+            Member.objects.filter(member_number=str(member_number)).values_list("pk", flat=True).first()
+        )
+        if member_id is None:
+            raise MemberNotFound()
+        member = lock_member(member_id)
+        # Concurrent replays wait on the member lock; the first may have committed meanwhile.
+        if replay := _replay_purchase(store, external_id, digest):
+            return replay
+        if member.status != Member.Status.ACTIVE:
+            raise MemberInactive()
+        program = Program.load()
+        if currency != program.currency:
+            raise InvalidRequest(fields={"currency": [f"The program's currency is {program.currency}."]})
+        if purchased_at > now + CLOCK_SKEW:
+            raise InvalidRequest(fields={"purchased_at": ["A purchase cannot be in the future."]})
+        if purchased_at < now - timedelta(days=3650):
+            raise InvalidRequest(fields={"purchased_at": ["Too far in the past."]})
+        tier = Tier.objects.filter(pk=member.tier_id).first()
+        is_first = not Purchase.objects.filter(member=member).exists()
+        try:
+            with transaction.atomic():
+                purchase = Purchase.objects.create(
+                    member=member,
+                    store=store,
+                    external_id=external_id,
+                    amount=amount,
+                    currency=currency,
+                    purchased_at=purchased_at,
+                    available_at=purchased_at + timedelta(days=program.return_window_days),
+                    payload_digest=digest,
+                    created_at=now,
+                )
+        except IntegrityError:
+            # The same external id for another member, committed while we waited.
+            if replay := _replay_purchase(store, external_id, digest):
+                return replay
+            raise DuplicateExternalId() from None
+
+        campaigns = list(Campaign.objects.for_purchase(at=purchased_at, store=store, tier=tier))
+        context = PurchaseContext(
+            amount=amount,
+            lines=line_inputs,
+            base_rate=program.base_earn_rate,
+            tier_multiplier=tier.multiplier if tier else Decimal("1"),
+            tier_code=tier.code if tier else "",
+            is_first_purchase=is_first,
+            policy=get_policy(),
+        )
+        result = Applicator(grant=_Granter(member)).apply(context, campaigns)
+
+        PurchaseLine.objects.bulk_create(
+            PurchaseLine(
+                purchase=purchase,
+                sku=line.input.sku,
+                category=line.input.category,
+                quantity=line.input.quantity,
+                amount=line.input.amount,
+                points_awarded=line.points,
+            )
+            for line in result.lines
+        )
+        awards = Award.objects.bulk_create(
+            Award(
+                member=member,
+                purchase=purchase,
+                campaign=award.campaign,
+                source=award.source,
+                points=award.points,
+                position=position,
+                created_at=now,
+            )
+            for position, award in enumerate(result.awards)
+        )
+        common = {
+            "member_id": member.pk,
+            "source_type": Source.PURCHASE,
+            "source_id": str(purchase.pk),
+            "earned_at": purchased_at,
+            "available_at": purchase.available_at,
+            "now": now,
+        }
+        earned = sum(a.points for a in result.awards if a.campaign is None)
+        if earned > 0:
+            points_credit(
+                points=earned,
+                kind=Kind.EARN,
+                idempotency_key=f"purchase:{purchase.pk}",
+                description=f"Purchase {external_id} at {store.name}"[:255],
+                **common,
+            )
+        for award in result.awards:
+            if award.campaign is not None:
+                points_credit(
+                    points=award.points,
+                    kind=Kind.BONUS,
+                    idempotency_key=f"purchase:{purchase.pk}:{award.source}"[:200],
+                    description=f"{award.campaign.name} (purchase {external_id})"[:255],
+                    **common,
+                )
+        purchase.points_awarded = result.points
+        Purchase.objects.filter(pk=purchase.pk).update(points_awarded=result.points)
+
+        # After the points: this purchase earned at the tier the member had when they bought.
+        member.tier = tier
+        tier_upgrade_if_qualified(member, now=now)
+        if is_first and member.referred_by_id:
+            referral_settle(member=member, purchase=purchase, program=program, now=now)
+        return PurchaseOutcome(purchase, awards, created=True)
+
+
+def referral_settle(
+    *, member: Member, purchase: Purchase, program: Program, now: datetime
+) -> Referral | None:
+    """On the referred member's first purchase: both sides earn, or the referral is refused
+    (self-referral, the referrer's monthly cap) and recorded with why. Runs inside the
+    purchase's transaction, with the referred member locked."""
+    if Referral.objects.filter(referred=member).exists():
+        return None
+    referrer = lock_member(member.referred_by_id)  # enrolled earlier: locks always go new -> old
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    rewarded_this_month = Referral.objects.filter(
+        referrer=referrer, status=Referral.Status.REWARDED, created_at__gte=month_start
+    ).count()
+    reason = get_policy().referral_refusal(
+        referrer=referrer, referred=member, rewarded_this_month=rewarded_this_month, program=program, now=now
+    )
+    rules = {
+        rule.kind: rule
+        for rule in ActionRule.objects.filter(
+            is_active=True,
+            kind__in=[ActionRule.Kind.REFERRAL_REFERRER, ActionRule.Kind.REFERRAL_REFERRED],
+        )
+    }
+    referrer_rule = rules.get(ActionRule.Kind.REFERRAL_REFERRER)
+    referred_rule = rules.get(ActionRule.Kind.REFERRAL_REFERRED)
+    if not reason and not (referrer_rule or referred_rule):
+        reason = "no_active_rule"
+    referral = Referral.objects.create(
+        referrer=referrer,
+        referred=member,
+        purchase=purchase,
+        status=Referral.Status.REFUSED if reason else Referral.Status.REWARDED,
+        reason=reason,
+        referrer_points=0 if reason or not referrer_rule else referrer_rule.points,
+        referred_points=0 if reason or not referred_rule else referred_rule.points,
+        created_at=now,
+    )
+    if reason:
+        return referral
+    for side, who, rule in (("referrer", referrer, referrer_rule), ("referred", member, referred_rule)):
+        if rule and rule.points:
+            points_credit(
+                member_id=who.pk,
+                points=rule.points,
+                kind=Kind.BONUS,
+                idempotency_key=f"referral:{referral.pk}:{side}",
+                source_type=Source.REFERRAL,
+                source_id=str(referral.pk),
+                description=rule.name,
+                available_at=purchase.available_at,
+                now=now,
+            )
+    return referral
+
+
+def _replay_refund(store: Store, external_id: str, digest: str) -> RefundOutcome | None:
+    refund = Refund.objects.filter(store=store, external_id=external_id).select_related("purchase").first()
+    if refund is None:
+        return None
+    if refund.payload_digest != digest:
+        raise DuplicateExternalId()
+    return RefundOutcome(refund, refund.purchase, created=False)
+
+
+def refund_record(
+    *,
+    store: Store,
+    purchase_external_id: str,
+    external_id: str,
+    amount: Decimal | str,
+    now: datetime | None = None,
+) -> RefundOutcome:
+    """Refund part or all of a store's purchase. Reverses
+    ``floor(points_awarded x refunded so far / amount)`` less what earlier refunds reversed, so a
+    full refund reverses exactly what was awarded; spent points leave a negative balance."""
+    now = now or timezone.now()
+    external_id = (external_id or "").strip()
+    if not external_id or len(external_id) > 100:
+        raise InvalidRequest(fields={"external_id": ["Required, at most 100 characters."]})
+    amount = _money(amount, "amount")
+    purchase = Purchase.objects.filter(store=store, external_id=purchase_external_id).first()
+    if purchase is None:
+        raise PurchaseNotFound()
+    digest = _digest({"purchase": purchase.pk, "amount": str(amount)})
+    with transaction.atomic():
+        if replay := _replay_refund(store, external_id, digest):
+            return replay
+        lock_member(purchase.member_id)
+        if replay := _replay_refund(store, external_id, digest):
+            return replay
+        purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+        left = purchase.amount - purchase.refunded_amount
+        if amount > left:
+            raise RefundExceedsPurchase(
+                f"{left} is left to refund of that purchase; {amount} asked.",
+                fields={"amount": [f"At most {left}."]},
+            )
+        refunded = purchase.refunded_amount + amount
+        target = math.floor(purchase.points_awarded * refunded / purchase.amount)
+        reverse = max(target - purchase.points_reversed, 0)
+        try:
+            with transaction.atomic():
+                refund = Refund.objects.create(
+                    purchase=purchase,
+                    store=store,
+                    external_id=external_id,
+                    amount=amount,
+                    points_reversed=reverse,
+                    payload_digest=digest,
+                    created_at=now,
+                )
+        except IntegrityError:
+            raise DuplicateExternalId() from None
+        if reverse:
+            points_reverse(
+                member_id=purchase.member_id,
+                source_type=Source.PURCHASE,
+                source_id=str(purchase.pk),
+                idempotency_key=f"refund:{refund.pk}",
+                points=reverse,
+                description=f"Refund {external_id} of purchase {purchase.external_id}"[:255],
+                now=now,
+            )
+        Purchase.objects.filter(pk=purchase.pk).update(
+            refunded_amount=refunded, points_reversed=F("points_reversed") + reverse
+        )
+        purchase.refunded_amount = refunded
+        purchase.points_reversed += reverse
+        return RefundOutcome(refund, purchase, created=True)
