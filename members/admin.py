@@ -378,3 +378,6 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ["action", "actor__email", "=member__member_number"]
     list_select_related = ["actor", "member"]
     date_hierarchy = "created_at"
+
+
+from . import admin_jobs  # noqa: E402,F401  (the jobs' admin lives in its own module)
