@@ -73,3 +73,16 @@ def tier_upgrade_if_qualified(
 def next_tier(member: Member) -> Tier | None:
     rank = member.tier.rank if member.tier_id else -1
     return Tier.objects.filter(rank__gt=rank).order_by("rank").first()
+
+
+def tier_moves_preview(
+    *,
+    thresholds: dict[str, Decimal],
+    multipliers: dict[str, Decimal] | None = None,
+    as_of: datetime | None = None,
+) -> dict:
+    """What the nightly tier job would do with draft thresholds (and multipliers): counts of
+    members per tier that would move up, down or stay. See ``members.jobs.tiers``."""
+    from .jobs.tiers import tier_moves_preview as preview
+
+    return preview(thresholds=thresholds, multipliers=multipliers, as_of=as_of)

@@ -1,0 +1,56 @@
+"""Admin for the scheduled jobs' records: runs with their progress, and sent reminders."""
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from .models import ExpiryReminder, JobRun
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    list_display = ["name", "as_of", "started_at", "finished_at", "progress_bar", "rows_changed", "outcome"]
+    list_filter = ["name", "outcome"]
+    date_hierarchy = "started_at"
+    readonly_fields = [
+        "name",
+        "as_of",
+        "started_at",
+        "finished_at",
+        "chunks_total",
+        "chunks_done",
+        "progress_bar",
+        "rows_changed",
+        "outcome",
+        "detail",
+    ]
+
+    @admin.display(description="progress")
+    def progress_bar(self, obj: JobRun) -> str:
+        return format_html(
+            '<progress value="{}" max="100"></progress> {}% ({}/{} chunks)',
+            obj.progress,
+            obj.progress,
+            obj.chunks_done,
+            obj.chunks_total,
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ExpiryReminder)
+class ExpiryReminderAdmin(admin.ModelAdmin):
+    list_display = ["member", "expires_on", "points", "created_at", "sent_at"]
+    list_select_related = ["member"]
+    search_fields = ["member__member_number", "member__email"]
+    date_hierarchy = "expires_on"
+    raw_id_fields = ["member"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
