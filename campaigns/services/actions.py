@@ -102,8 +102,6 @@ def activity_submit(
         raise InvalidRequest(fields={"url": ["At most 500 characters."]})
     if kind not in SUBMITTABLE:
         raise UnknownActivity(fields={"type": [f"One of {', '.join(SUBMITTABLE)}."]})
-    if kind == ActionRule.Kind.SOCIAL_SHARE and not url.startswith(("http://", "https://")):
-        raise InvalidRequest(fields={"url": ["A social share needs the link (http or https)."]})
     member_number = member.member_number if isinstance(member, Member) else str(member)
     key = f"{store.pk if store else 'portal'}:{external_id}"
     digest = hashlib.sha256(f"{member_number}|{kind}|{url}".encode()).hexdigest()
@@ -127,6 +125,8 @@ def activity_submit(
             return found
         if locked.status != Member.Status.ACTIVE:
             raise MemberInactive()
+        if kind == ActionRule.Kind.SOCIAL_SHARE and not url.startswith(("http://", "https://")):
+            raise InvalidRequest(fields={"url": ["A social share needs the link (http or https)."]})
         rule = ActionRule.objects.filter(kind=kind, is_active=True).first()
         if rule is None:
             raise UnknownActivity(fields={"type": ["No active rule for this activity."]})

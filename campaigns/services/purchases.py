@@ -93,12 +93,15 @@ def _lines(lines: list[dict[str, Any]] | None, amount: Decimal) -> list[LineInpu
         )
         for line in lines
     ]
-    if sum(line.amount for line in parsed) != amount:
+    return parsed
+
+
+def _check_lines_total(lines: list[LineInput], amount: Decimal) -> None:
+    if sum(line.amount for line in lines) != amount:
         raise InvalidRequest(
             "The lines must add up to the purchase amount.",
             fields={"lines": ["The line amounts must add up to the purchase amount."]},
         )
-    return parsed
 
 
 def _replay_purchase(store: Store, external_id: str, digest: str) -> PurchaseOutcome | None:
@@ -196,6 +199,7 @@ def purchase_record(
         if member.status != Member.Status.ACTIVE:
             raise MemberInactive()
         program = Program.load()
+        _check_lines_total(line_inputs, amount)
         if currency != program.currency:
             raise InvalidRequest(fields={"currency": [f"The program's currency is {program.currency}."]})
         if purchased_at > now + CLOCK_SKEW:
@@ -375,6 +379,8 @@ def refund_record(
     if not external_id or len(external_id) > 100:
         raise InvalidRequest(fields={"external_id": ["Required, at most 100 characters."]})
     amount = _money(amount, "amount")
+    if not purchase_external_id or len(purchase_external_id) > 100 or "\x00" in purchase_external_id:
+        raise PurchaseNotFound()
     purchase = Purchase.objects.filter(store=store, external_id=purchase_external_id).first()
     if purchase is None:
         raise PurchaseNotFound()

@@ -1,0 +1,133 @@
+"""API representations of members and ledger entries (shared/CONTRACT.md), the error envelope
+for the schema, and the schema's description of the store key authentication."""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+from .models import LedgerEntry, Member
+from .selectors import member_expiring_points, member_tier_progress
+
+# Some text that is not only blanks.
+NOT_BLANK = RegexValidator(r"\S", "Must not be blank.")
+
+
+class StoreKeyScheme(OpenApiAuthenticationExtension):
+    """Tells the schema (and so the fuzzer and the docs) how stores authenticate."""
+
+    target_class = "loyalty_site.api.authentication.StoreKeyAuthentication"
+    name = "storeKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A store's API key."}
+
+
+class ApiErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class ApiErrorSerializer(serializers.Serializer):
+    error = ApiErrorBodySerializer()
+
+
+ERROR_TEXTS = {
+    400: "Invalid input (code `invalid`, with `fields`).",
+    401: "No key, or an unknown or revoked one (`unauthenticated`).",
+    404: "Not found (`not_found`).",
+    409: "A conflict; the code says which.",
+}
+
+
+def error_responses(*codes: int, **texts: str) -> dict[int, OpenApiResponse]:
+    """Schema responses in the error envelope: ``error_responses(400, 404, _409="member_exists")``."""
+    described = {int(key[1:]): text for key, text in texts.items()}
+    return {
+        code: OpenApiResponse(ApiErrorSerializer, description=described.get(code, ERROR_TEXTS.get(code, "")))
+        for code in sorted({401, *codes, *described})
+    }
+
+
+class TierRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class NextTierSerializer(TierRefSerializer):
+    spend_needed = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class PointsSerializer(serializers.Serializer):
+    available = serializers.IntegerField()
+    pending = serializers.IntegerField()
+
+
+class ExpiringSerializer(serializers.Serializer):
+    points = serializers.IntegerField()
+    expires_at = serializers.DateField()
+
+
+class MemberSerializer(serializers.Serializer):
+    """A member as the contract shows it. Reads: the member (with its tier), the next expiring
+    points, and the tier progress."""
+
+    member_number = serializers.CharField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField(allow_blank=True)
+    tier = TierRefSerializer(allow_null=True)
+    points = PointsSerializer()
+    next_tier = NextTierSerializer(allow_null=True)
+    expiring = ExpiringSerializer(many=True)
+    referral_code = serializers.CharField()
+
+    def to_representation(self, member: Member) -> dict:
+        progress = member_tier_progress(member)
+        upcoming = progress.next_tier
+        return {
+            "member_number": member.member_number,
+            "email": member.email,
+            "first_name": member.first_name,
+            "last_name": member.last_name,
+            "tier": {"code": member.tier.code, "name": member.tier.name} if member.tier_id else None,
+            "points": {"available": member.points_available, "pending": member.points_pending},
+            "next_tier": None
+            if upcoming is None
+            else {
+                "code": upcoming.code,
+                "name": upcoming.name,
+                "spend_needed": f"{progress.needed:.2f}",
+            },
+            "expiring": [
+                {"points": dated.points, "expires_at": dated.on.isoformat()}
+                for dated in member_expiring_points(member)
+            ],
+            "referral_code": member.referral_code,
+        }
+
+
+class MemberCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    first_name = serializers.CharField(max_length=150, trim_whitespace=False, validators=[NOT_BLANK])
+    last_name = serializers.CharField(max_length=150, allow_blank=True, trim_whitespace=False)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, trim_whitespace=False)
+    birth_date = serializers.DateField(required=False, allow_null=True)
+    referral_code = serializers.CharField(
+        max_length=12, required=False, allow_blank=True, allow_null=True, trim_whitespace=False
+    )
+
+
+class LedgerEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LedgerEntry
+        fields = ["kind", "points", "balance_after", "created_at", "description"]
+        read_only_fields = fields
+
+
+class TransactionPageSerializer(serializers.Serializer):
+    results = LedgerEntrySerializer(many=True)
+    next = serializers.URLField(allow_null=True)
