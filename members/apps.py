@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class MembersConfig(AppConfig):
     name = "members"
     verbose_name = "Members and points"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (connects the allauth signal receivers)

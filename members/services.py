@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .audit import audit_record
 from .errors import Conflict, InvalidRequest
 from .models import Member, Program, Store, Tier, TierChange, User
 from .signals import member_enrolled
@@ -82,9 +83,11 @@ def member_enroll(
 
 
 @transaction.atomic
-def member_claim_for_user(*, user: User, now: datetime | None = None) -> Member:
+def member_claim_for_user(
+    *, user: User, referral_code: str | None = None, now: datetime | None = None
+) -> Member:
     """Link ``user`` (whose email is verified) to the member a store enrolled with that email,
-    or enrol a new member for them."""
+    or enrol a new member for them (with the referral code their sign-up link carried)."""
     if existing := Member.objects.select_for_update().filter(user=user).first():
         return existing
     member = Member.objects.select_for_update().filter(email=user.email.lower(), user__isnull=True).first()
@@ -97,6 +100,65 @@ def member_claim_for_user(*, user: User, now: datetime | None = None) -> Member:
         first_name=user.first_name or user.email.split("@")[0],
         last_name=user.last_name,
         user=user,
+        referral_code=referral_code,
         channel="signup",
         now=now,
     )
+
+
+@transaction.atomic
+def member_profile_update(
+    *,
+    member: Member,
+    actor: User | None,
+    first_name: str,
+    last_name: str = "",
+    birth_date: date | None = None,
+    marketing_opt_in: bool,
+    reminder_opt_in: bool,
+) -> Member:
+    """A member edits their own profile. The birthday can be set once (it pays a birthday
+    bonus); after that only staff change it, in admin."""
+    if not (first_name or "").strip():
+        raise InvalidRequest("A first name is required.", fields={"first_name": ["Required."]})
+    member = Member.objects.select_for_update().get(pk=member.pk)
+    changes: dict[str, list] = {}
+    values = {
+        "first_name": first_name.strip(),
+        "last_name": (last_name or "").strip(),
+        "marketing_opt_in": marketing_opt_in,
+        "reminder_opt_in": reminder_opt_in,
+    }
+    if member.birth_date is None and birth_date is not None:
+        values["birth_date"] = birth_date
+    elif birth_date is not None and birth_date != member.birth_date:
+        raise InvalidRequest(
+            "Your birthday is already set; ask us if it is wrong.",
+            fields={"birth_date": ["Already set: ask us to correct it."]},
+        )
+    for field, value in values.items():
+        if getattr(member, field) != value:
+            changes[field] = [str(getattr(member, field)), str(value)]
+            setattr(member, field, value)
+    if changes:
+        member.save(update_fields=list(changes))
+        audit_record(actor=actor, action="member.profile_update", member_id=member.pk, details=changes)
+    return member
+
+
+@transaction.atomic
+def member_email_change(*, user: User, email: str) -> Member | None:
+    """Follow a verified change of a login's email address on its member."""
+    email = _normalise_email(email)
+    member = Member.objects.select_for_update().filter(user=user).first()
+    if member is None or member.email == email:
+        return member
+    if Member.objects.filter(email=email).exclude(pk=member.pk).exists():
+        raise MemberExists("Another member already uses that email address.")
+    previous = member.email
+    member.email = email
+    member.save(update_fields=["email"])
+    audit_record(
+        actor=user, action="member.email_change", member_id=member.pk, details={"from": previous, "to": email}
+    )
+    return member

@@ -3,4 +3,9 @@ from django.urls import path
 from . import views
 
 app_name = "portal"
-urlpatterns = [path("", views.dashboard, name="dashboard")]
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("history/", views.history, name="history"),
+    path("profile/", views.profile, name="profile"),
+    path("join/", views.join, name="join"),
+]

@@ -1,11 +1,266 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""The member portal's core pages. Every page takes the member from the session's user, never
+from the URL, and runs a fixed number of queries whatever the length of the history."""
 
-from .selectors import member_for_user, member_recent_entries
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import wraps
+
+from allauth.account.models import EmailAddress
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q, Sum
+from django.db.models.functions import TruncMonth
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_tables2 import RequestConfig
+
+from .errors import LoyaltyError
+from .filters import LedgerFilter
+from .forms import REFERRAL_SESSION_KEY, ProfileForm
+from .models import LedgerEntry, Member, Program
+from .selectors import (
+    member_expiring_points,
+    member_for_user,
+    member_pending_arrivals,
+    member_recent_entries,
+    member_tier_progress,
+)
+from .services import member_claim_for_user, member_profile_update
+from .tables import LedgerTable, entry_description
+from .tiers import qualifying_value
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "$", "AUD": "$", "JPY": "¥"}
+HISTORY_PAGE_SIZE = 20
+
+
+def money(amount: Decimal, currency: str) -> str:
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    figure = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+    return f"{symbol}{figure}" if symbol else f"{figure} {currency}"
+
+
+def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Log-in required; the view gets the session user's member as its second argument. A login
+    with no member (a staff user, say) gets a page that explains, not an error."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        member = member_for_user(request.user)
+        if member is None:
+            return no_member(request)
+        return view(request, member, *args, **kwargs)
+
+    return wrapper
+
+
+def no_member(request: HttpRequest) -> HttpResponse:
+    can_join = not request.user.is_staff and EmailAddress.objects.filter(
+        user=request.user, email__iexact=request.user.email, verified=True
+    ).exists()
+    return render(request, "members/no_member.html", {"can_join": can_join})
 
 
 @login_required
-def dashboard(request):
-    member = member_for_user(request.user)
-    entries = member_recent_entries(member) if member else []
-    return render(request, "members/dashboard.html", {"member": member, "entries": entries})
+@require_POST
+def join(request: HttpRequest) -> HttpResponse:
+    """A verified login without a member becomes one (or claims the one a store enrolled)."""
+    verified = EmailAddress.objects.filter(
+        user=request.user, email__iexact=request.user.email, verified=True
+    ).exists()
+    if request.user.is_staff or not verified:
+        return no_member(request)
+    try:
+        referral_code = request.session.pop(REFERRAL_SESSION_KEY, None)
+        member_claim_for_user(user=request.user, referral_code=referral_code)
+    except LoyaltyError as error:
+        messages.error(request, error.message)
+        return redirect("portal:dashboard")
+    messages.success(request, "Welcome to Rewards Club!")
+    return redirect("portal:dashboard")
+
+
+@dataclass(frozen=True)
+class MonthBar:
+    month: date
+    earned: int
+    used: int
+    balance: int
+    x: float
+    earned_y: float
+    earned_height: float
+    used_height: float
+
+
+@dataclass(frozen=True)
+class PointsChart:
+    bars: list[MonthBar]
+    width: int
+    height: int
+    baseline: float
+    bar_width: float
+    peak_earned: int
+    peak_used: int
+    total_earned: int
+    total_used: int
+
+
+def _month_starts(today: date, count: int = 12) -> list[date]:
+    months, year, month = [], today.year, today.month
+    for _ in range(count):
+        months.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+def _points_chart(member: Member, *, now: datetime) -> PointsChart:
+    """Points earned and used per month over the last twelve, from one aggregate query. The
+    balance at each month's end is worked back from today's total."""
+    months = _month_starts(timezone.localdate(now))
+    start = timezone.make_aware(datetime.combine(months[0], datetime.min.time()))
+    rows = (
+        LedgerEntry.objects.filter(member=member, created_at__gte=start)
+        .annotate(month=TruncMonth("created_at"))
+        .values("month")
+        .annotate(earned=Sum("points", filter=Q(points__gt=0)), used=Sum("points", filter=Q(points__lt=0)))
+        .order_by("month")
+    )
+    per_month: dict[date, tuple[int, int]] = {}
+    for row in rows:
+        month = row["month"]
+        key = (timezone.localtime(month) if isinstance(month, datetime) else month).replace(day=1)
+        key = key.date() if isinstance(key, datetime) else key
+        per_month[key] = (row["earned"] or 0, -(row["used"] or 0))
+    width, height, top, bottom = 600, 160, 6, 6
+    slot = width / len(months)
+    peak_earned = max([earned for earned, _ in per_month.values()] + [0])
+    peak_used = max([used for _, used in per_month.values()] + [0])
+    scale_total = (peak_earned + peak_used) or 1
+    drawable = height - top - bottom
+    baseline = top + drawable * (peak_earned / scale_total if peak_used else 1)
+    balance = member.points_available + member.points_pending
+    bars: list[MonthBar] = []
+    for index in range(len(months) - 1, -1, -1):
+        month = months[index]
+        earned, used = per_month.get(month, (0, 0))
+        earned_height = drawable * earned / scale_total
+        bars.append(
+            MonthBar(
+                month=month,
+                earned=earned,
+                used=used,
+                balance=balance,
+                x=round(index * slot + slot * 0.2, 1),
+                earned_y=round(baseline - earned_height, 1),
+                earned_height=round(earned_height, 1),
+                used_height=round(drawable * used / scale_total, 1),
+            )
+        )
+        balance -= earned - used
+    bars.reverse()
+    return PointsChart(
+        bars=bars,
+        width=width,
+        height=height,
+        baseline=round(baseline, 1),
+        bar_width=round(slot * 0.6, 1),
+        peak_earned=peak_earned,
+        peak_used=peak_used,
+        total_earned=sum(bar.earned for bar in bars),
+        total_used=sum(bar.used for bar in bars),
+    )
+
+
+@dataclass(frozen=True)
+class TierKeep:
+    needed: Decimal
+    by: datetime
+    phrase: str  # "spend $120" or "earn 120 points"
+
+
+def _tier_keep(member: Member, program: Program, *, now: datetime) -> TierKeep | None:
+    """What the member still needs, in the window the tier job will look at when their hold
+    ends, to stay on their tier."""
+    tier, held_until = member.tier, member.tier_held_until
+    if tier is None or held_until is None or tier.threshold <= 0 or held_until <= now:
+        return None
+    value = qualifying_value(member, as_of=held_until, program=program)
+    needed = max(tier.threshold - value, Decimal("0"))
+    if program.tier_metric == Program.TierMetric.POINTS:
+        phrase = f"earn {needed:,.0f} more points"
+    else:
+        phrase = f"spend {money(needed, program.currency)}"
+    return TierKeep(needed=needed, by=held_until, phrase=phrase)
+
+
+@member_required
+def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
+    now = timezone.now()
+    program = Program.load()
+    progress = member_tier_progress(member, as_of=now)
+    recent = list(member_recent_entries(member, limit=6))
+    context = {
+        "member": member,
+        "program": program,
+        "progress": progress,
+        "needed_phrase": (
+            None
+            if progress.needed is None
+            else (
+                f"{progress.needed:,.0f} more points"
+                if program.tier_metric == Program.TierMetric.POINTS
+                else money(progress.needed, program.currency)
+            )
+        ),
+        "keep": _tier_keep(member, program, now=now),
+        "pending": member_pending_arrivals(member),
+        "expiring": member_expiring_points(member),
+        "recent": [(entry, entry_description(entry)) for entry in recent],
+        "chart": _points_chart(member, now=now),
+        "point_value": money(member.points_available * program.point_value, program.currency),
+    }
+    return render(request, "members/dashboard.html", context)
+
+
+@member_required
+def history(request: HttpRequest, member: Member) -> HttpResponse:
+    entries = LedgerEntry.objects.filter(member=member)
+    ledger_filter = LedgerFilter(request.GET or None, queryset=entries)
+    table = LedgerTable(ledger_filter.qs if ledger_filter.is_bound and ledger_filter.is_valid() else entries)
+    RequestConfig(request, paginate={"per_page": HISTORY_PAGE_SIZE}).configure(table)
+    return render(
+        request,
+        "members/history.html",
+        {"member": member, "filter": ledger_filter, "table": table, "filtered": ledger_filter.is_bound},
+    )
+
+
+@member_required
+def profile(request: HttpRequest, member: Member) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=member)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            member_profile_update(
+                member=member,
+                actor=request.user,
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                birth_date=data["birth_date"],
+                marketing_opt_in=data["marketing_opt_in"],
+                reminder_opt_in=data["reminder_opt_in"],
+            )
+        except LoyaltyError as error:
+            for field, problems in (error.fields or {"__all__": [error.message]}).items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        else:
+            messages.success(request, "Your profile is saved.")
+            return redirect("portal:profile")
+    return render(request, "members/profile.html", {"member": member, "form": form})

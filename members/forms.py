@@ -1,0 +1,71 @@
+"""Forms of the member portal and the extra fields of the sign-up form."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpRequest
+
+from .models import Member, User
+
+REFERRAL_SESSION_KEY = "loyalty_referral_code"
+
+
+class SignupForm(forms.Form):
+    """Fields allauth's sign-up form gains (``ACCOUNT_SIGNUP_FORM_CLASS``): a name for the
+    membership and the code of the friend who invited the member."""
+
+    first_name = forms.CharField(
+        label="First name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+    )
+    last_name = forms.CharField(
+        label="Last name",
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
+    )
+    referral_code = forms.CharField(
+        label="Friend's referral code",
+        max_length=12,
+        required=False,
+        help_text="Optional: the code from the link a friend sent you.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+
+    field_order = ["first_name", "last_name", "email", "password1", "password2", "referral_code"]
+
+    def clean_referral_code(self) -> str:
+        return self.cleaned_data["referral_code"].strip().upper()
+
+    def signup(self, request: HttpRequest, user: User) -> None:
+        """Keep the referral code until the email address is verified and the member enrolled."""
+        code = self.cleaned_data.get("referral_code") or request.session.get(REFERRAL_SESSION_KEY, "")
+        if code:
+            request.session[REFERRAL_SESSION_KEY] = code
+        else:
+            request.session.pop(REFERRAL_SESSION_KEY, None)
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = Member
+        fields = ["first_name", "last_name", "birth_date", "marketing_opt_in", "reminder_opt_in"]
+        labels = {
+            "birth_date": "Birthday",
+            "marketing_opt_in": "Send me offers and news by email",
+            "reminder_opt_in": "Remind me before my points expire",
+        }
+        help_texts = {
+            "birth_date": "We give you bonus points on your birthday. It can be set once.",
+        }
+        widgets = {
+            "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
+            "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
+            "birth_date": forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.birth_date:
+            self.fields["birth_date"].disabled = True
+            self.fields["birth_date"].help_text = "Set. Ask us if it is wrong."
+

@@ -1,0 +1,38 @@
+"""What the core does when allauth verifies or changes an email address."""
+
+from __future__ import annotations
+
+import logging
+
+from allauth.account.signals import email_changed, email_confirmed
+from django.dispatch import receiver
+
+from .errors import LoyaltyError
+from .forms import REFERRAL_SESSION_KEY
+from .services import member_claim_for_user, member_email_change
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(email_confirmed, dispatch_uid="members.claim_on_email_confirmed")
+def claim_member_on_email_confirmed(sender, request, email_address, **kwargs) -> None:
+    """A verified sign-up becomes a member: the one a store enrolled with that email, or a
+    new one. Staff logins do not become members by confirming their address."""
+    user = email_address.user
+    if user.is_staff or email_address.email.lower() != user.email.lower():
+        return
+    session = getattr(request, "session", None)
+    referral_code = session.pop(REFERRAL_SESSION_KEY, None) if session is not None else None
+    try:
+        member_claim_for_user(user=user, referral_code=referral_code)
+    except LoyaltyError:
+        # The portal explains a login without a member; the verification itself stands.
+        logger.warning("could not claim a member for user %s", user.pk, exc_info=True)
+
+
+@receiver(email_changed, dispatch_uid="members.follow_email_change")
+def follow_email_change(sender, request, user, from_email_address, to_email_address, **kwargs) -> None:
+    try:
+        member_email_change(user=user, email=to_email_address.email)
+    except LoyaltyError:
+        logger.warning("member of user %s keeps its email address", user.pk, exc_info=True)

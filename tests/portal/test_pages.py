@@ -1,0 +1,129 @@
+"""The member portal's core pages: what they show, that a member sees only their own data,
+and that each runs a fixed number of queries whatever the length of the history."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from members.models import AuditEvent, Member, Tier
+from tests import factories
+from tests.portal.conftest import give_history, verified_user
+
+PAGES = ["portal:dashboard", "portal:history", "portal:profile"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_pages_need_a_login(client, program, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_a_login_without_a_member_gets_a_friendly_page(client, program, name):
+    staff = factories.UserFactory(is_staff=True)
+    client.force_login(staff)
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    assert b"staff login" in response.content
+
+
+def test_a_verified_login_without_a_member_can_join(client, program):
+    user = verified_user("late@example.org", first_name="Lee")
+    client.force_login(user)
+    assert b"Join Rewards Club" in client.get(reverse("portal:dashboard")).content
+    response = client.post(reverse("portal:join"))
+    assert response.status_code == 302
+    member = Member.objects.get(user=user)
+    assert member.email == "late@example.org" and member.tier.code == "bronze"
+
+
+def test_dashboard_shows_balance_pending_tier_and_expiry(member_client, portal_member):
+    give_history(portal_member, 10, start=timezone.now() - timedelta(days=20))
+    portal_member.refresh_from_db()
+    response = member_client.get(reverse("portal:dashboard"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert re.search(rf'data-testid="points-available">{portal_member.points_available}<', html)
+    assert portal_member.points_pending > 0
+    assert f'data-testid="points-pending">{portal_member.points_pending}<' in html
+    assert "Bronze" in html and "more to reach <strong>Silver</strong>" in html
+    assert "Expiring next" in html and "<svg" in html
+    assert "Points earned and used per month" in html
+
+
+def test_dashboard_says_what_keeping_the_tier_takes(member_client, portal_member):
+    portal_member.tier = Tier.objects.get(code="gold")
+    portal_member.tier_held_until = timezone.now() + timedelta(days=60)
+    portal_member.save()
+    # four purchases of $25 in the last 100 days: $100 of the $1,500 needed
+    give_history(portal_member, 5, start=timezone.now() - timedelta(days=100))
+    html = member_client.get(reverse("portal:dashboard")).content.decode()
+    assert "Spend $1,400 by" in html and "to keep Gold" in html
+
+
+@pytest.mark.parametrize("size", [5, 200])
+@pytest.mark.parametrize("name", PAGES)
+def test_query_count_is_fixed_whatever_the_history(
+    member_client, portal_member, django_assert_max_num_queries, name, size
+):
+    give_history(portal_member, size)
+    with django_assert_max_num_queries(MAX_QUERIES[name]):
+        response = member_client.get(reverse(name))
+    assert response.status_code == 200
+
+
+# session, user, member, then the page's own reads (the dashboard: program twice, tier progress,
+# next tier, keep-the-tier, recent, pending, expiring, the chart).
+MAX_QUERIES = {"portal:dashboard": 12, "portal:history": 5, "portal:profile": 3}
+
+
+def test_history_filters_pages_and_sorts(member_client, portal_member):
+    give_history(portal_member, 45)
+    first = member_client.get(reverse("portal:history")).content.decode()
+    assert "Page 1 of 3" in first
+    redeemed = member_client.get(reverse("portal:history"), {"kind": "redeem"}).content.decode()
+    assert redeemed.count("kind-redeem") == 9 and "kind-earn" not in redeemed
+    oldest_first = member_client.get(reverse("portal:history"), {"sort": "created_at"}).content.decode()
+    assert 'aria-sort="ascending"' in oldest_first
+    assert re.search(r"Purchase p-\d+-0<", oldest_first)
+
+
+def test_a_member_sees_only_their_own_history(client, program, portal_member):
+    give_history(portal_member, 5)
+    other = verified_user("other@example.org")
+    factories.MemberFactory(email=other.email, user=other, first_name="Otto")
+    client.force_login(other)
+    for name in PAGES:
+        html = client.get(reverse(name), {"member": portal_member.member_number}).content.decode()
+        assert "Maya" not in html, name
+        assert f">{portal_member.member_number}<" not in html
+    assert "No entries match" in client.get(reverse("portal:history")).content.decode()
+
+
+def test_profile_saves_preferences_and_audits_them(member_client, portal_member):
+    response = member_client.post(
+        reverse("portal:profile"),
+        {"first_name": "Maya", "last_name": "M.", "birth_date": "1990-04-02", "reminder_opt_in": "on"},
+    )
+    assert response.status_code == 302
+    portal_member.refresh_from_db()
+    assert str(portal_member.birth_date) == "1990-04-02"
+    assert (portal_member.marketing_opt_in, portal_member.reminder_opt_in) == (False, True)
+    event = AuditEvent.objects.get(member=portal_member, action="member.profile_update")
+    assert set(event.details) == {"last_name", "birth_date"}
+    # The birthday is set once: the field is disabled and a forged change is ignored.
+    member_client.post(reverse("portal:profile"), {"first_name": "Maya", "birth_date": "1991-01-01"})
+    portal_member.refresh_from_db()
+    assert str(portal_member.birth_date) == "1990-04-02"
+
+
+def test_profile_shows_errors_in_words(member_client, portal_member):
+    response = member_client.post(reverse("portal:profile"), {"first_name": ""})
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
