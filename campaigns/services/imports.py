@@ -30,22 +30,25 @@ def _rows(content: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(content.lstrip("\ufeff"))))
 
 
+def missing_columns(content: str) -> list[str]:
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    return [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+
+
 def purchase_import_create(
     *, store: Store, content: str, file_name: str = "", created_by: User | None = None
 ) -> PurchaseImport:
     """Keep the uploaded CSV and queue its processing after commit."""
     from ..tasks import purchase_import_process_task
 
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
+    if missing := missing_columns(content):
         raise InvalidRequest(f"The CSV lacks the column(s): {', '.join(missing)}.")
     with transaction.atomic():
         purchase_import = PurchaseImport.objects.create(
             store=store,
             content=content,
             file_name=file_name[:200],
-            rows_total=sum(1 for _ in reader),
+            rows_total=len(_rows(content)),
             created_by=created_by,
         )
         transaction.on_commit(lambda: purchase_import_process_task.delay(purchase_import.pk))
