@@ -1,14 +1,143 @@
-from django.contrib.admin.views.decorators import staff_member_required
-from django.shortcuts import render
+"""The staff portal: program figures, and the tier what-if. Thin: the figures come from
+``reports`` and ``whatif``, the writes from ``loyalty_site.services``."""
 
-from members.ledger.invariants import ledger_violations
-from members.models import Member
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from members.errors import LoyaltyError
+from members.models import Tier
+
+from ..models import TierDraft
+from ..services import tier_draft_publish, tier_draft_save
+from . import charts
+from .forms import TierDraftForm
+from .reports import program_figures
+from .tables import csv_response, figure_tables
+from .whatif import tier_what_if
+
+SERIES_COLOURS = {"issued": "#3d3dd6", "redeemed": "#1f9d6b", "expired": "#d98a1c", "reversed": "#c23b4b"}
 
 
 @staff_member_required
+@permission_required("loyalty_site.view_reports", raise_exception=True)
 def dashboard(request):
-    return render(
+    figures = program_figures(as_of=timezone.now())
+    tables = figure_tables(figures)
+    export = request.GET.get("export")
+    if export:
+        if export not in tables:
+            raise Http404("No such table.")
+        return csv_response(tables[export], f"{export}-{figures.as_of:%Y-%m-%d}")
+    months = [f"{flow.month:%b}" for flow in figures.months]
+    context = {
+        "figures": figures,
+        "tables": tables,
+        "points_chart": charts.grouped_bars(
+            labels=months,
+            series=[
+                charts.Series(name.capitalize(), [getattr(flow, name) for flow in figures.months], colour)
+                for name, colour in SERIES_COLOURS.items()
+            ],
+            title="Points issued, redeemed, expired and reversed per month",
+        ),
+        "tier_chart": charts.horizontal_bars(
+            labels=[tier.name for tier in figures.tiers],
+            values=[tier.members for tier in figures.tiers],
+            title="Members per tier",
+        ),
+        "moves_chart": charts.diverging_bars(
+            labels=[f"{moves.month:%b}" for moves in figures.tier_moves],
+            up=charts.Series("Moved up", [moves.up for moves in figures.tier_moves], "#1f9d6b"),
+            down=charts.Series("Moved down", [moves.down for moves in figures.tier_moves], "#c23b4b"),
+            title="Tier moves per month",
+        ),
+    }
+    return render(request, "staff/dashboard.html", context)
+
+
+@staff_member_required
+@permission_required("loyalty_site.edit_tier_draft", raise_exception=True)
+def tier_what_if_view(request):
+    tiers = list(Tier.objects.order_by("rank"))
+    draft = TierDraft.objects.filter(published_at__isnull=True).order_by("-updated_at", "-id").first()
+    if request.method == "POST" and request.POST.get("action") == "publish":
+        return _publish(request, draft)
+    if request.method == "POST" and request.POST.get("action") == "discard" and draft is not None:
+        draft.delete()
+        messages.success(request, "Draft discarded.")
+        return redirect("staff:tiers")
+    initial = draft.tiers if draft else {}
+    form = TierDraftForm(request.POST or None, tiers=tiers, initial_draft=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            draft = tier_draft_save(
+                tiers=form.draft(), staff_user=request.user, draft_id=draft.pk if draft else None
+            )
+        except LoyaltyError as error:
+            for code, problems in (error.fields or {}).items():
+                field = f"{code}-threshold"
+                form.add_error(field if field in form.fields else None, problems)
+            if not error.fields:
+                form.add_error(None, error.message)
+        else:
+            messages.success(request, "Draft saved. The preview below uses it.")
+            return redirect("staff:tiers")
+    what_if = None
+    if draft is not None:
+        what_if = tier_what_if(draft=draft.tiers, as_of=timezone.now())
+    chart = None
+    if what_if is not None:
+        chart = charts.grouped_bars(
+            labels=[row.name for row in what_if.rows],
+            series=[
+                charts.Series("Today", [row.members for row in what_if.rows], "#9aa1b1"),
+                charts.Series("Current tiers", [row.after_now for row in what_if.rows], "#3d3dd6"),
+                charts.Series("Draft", [row.after for row in what_if.rows], "#d98a1c"),
+            ],
+            title="Members per tier today, and after tonight's tier job with the current tiers and the draft",
+            width=640,
+            height=240,
+        )
+    context = {"form": form, "draft": draft, "what_if": what_if, "chart": chart}
+    return render(request, "staff/tiers.html", context)
+
+
+def _publish(request, draft: TierDraft | None):
+    if draft is None:
+        messages.error(request, "There is no draft to publish.")
+        return redirect("staff:tiers")
+    before = {tier.pk: tier for tier in Tier.objects.all()}
+    try:
+        tier_draft_publish(draft_id=draft.pk, staff_user=request.user)
+    except LoyaltyError as error:
+        messages.error(request, error.message)
+        return redirect("staff:tiers")
+    changed = [
+        tier
+        for tier in Tier.objects.filter(pk__in=before)
+        if (tier.threshold, tier.multiplier) != (before[tier.pk].threshold, before[tier.pk].multiplier)
+    ]
+    for tier in changed:
+        old = before[tier.pk]
+        LogEntry.objects.log_actions(
+            user_id=request.user.pk,
+            queryset=[tier],
+            action_flag=CHANGE,
+            change_message=(
+                f"Published tier draft {draft.pk}: threshold {old.threshold} → {tier.threshold}, "
+                f"multiplier {old.multiplier} → {tier.multiplier}"
+            ),
+            single_object=True,
+        )
+    messages.success(
         request,
-        "staff/dashboard.html",
-        {"member_count": Member.objects.count(), "violations": ledger_violations()[:20]},
+        f"Published: {len(changed)} tier(s) changed. Members move when the tier job next runs.",
     )
+    return redirect("staff:tiers")

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from members.models import Tier
+
+
+class TierDraftForm(forms.Form):
+    """A threshold and a multiplier per tier, named ``<code>-threshold`` and
+    ``<code>-multiplier``. The service checks the draft as a whole."""
+
+    def __init__(self, *args, tiers: list[Tier], initial_draft: dict[str, dict[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tiers = tiers
+        for tier in tiers:
+            values = initial_draft.get(tier.code, {})
+            self.fields[f"{tier.code}-threshold"] = forms.DecimalField(
+                label=f"{tier.name} threshold",
+                min_value=Decimal("0"),
+                max_digits=12,
+                decimal_places=2,
+                initial=values.get("threshold", tier.threshold),
+            )
+            self.fields[f"{tier.code}-multiplier"] = forms.DecimalField(
+                label=f"{tier.name} multiplier",
+                min_value=Decimal("0.01"),
+                max_digits=5,
+                decimal_places=2,
+                initial=values.get("multiplier", tier.multiplier),
+            )
+
+    def rows(self):
+        for tier in self.tiers:
+            yield tier, self[f"{tier.code}-threshold"], self[f"{tier.code}-multiplier"]
+
+    def draft(self) -> dict[str, dict[str, str]]:
+        return {
+            tier.code: {
+                "threshold": str(self.cleaned_data[f"{tier.code}-threshold"]),
+                "multiplier": str(self.cleaned_data[f"{tier.code}-multiplier"]),
+            }
+            for tier in self.tiers
+        }
