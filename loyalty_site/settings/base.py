@@ -107,6 +107,7 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_ADAPTER = "members.adapters.AccountAdapter"
 ACCOUNT_SIGNUP_FORM_CLASS = "members.forms.SignupForm"
 ACCOUNT_CHANGE_EMAIL = True  # one address per login; a new one replaces it once verified
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True  # confirming in the browser that signed up logs in
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Rewards Club] "
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
