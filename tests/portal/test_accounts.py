@@ -71,7 +71,9 @@ def test_a_referral_code_typed_on_the_form_counts_and_a_self_referral_does_not(c
 
 def test_an_unverified_login_cannot_reach_the_portal(client, program):
     _signup(client, "unverified@example.org")
-    response = client.post(reverse("account_login"), {"login": "unverified@example.org", "password": PASSWORD})
+    response = client.post(
+        reverse("account_login"), {"login": "unverified@example.org", "password": PASSWORD}
+    )
     assert response["Location"] == reverse("account_email_verification_sent")
     assert client.get(reverse("portal:dashboard")).status_code == 302
 
@@ -106,13 +108,17 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(client, program):
     body = mail.outbox[-1].body
     link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/[^\s]+/)", body).group(1)
     form_url = client.get(link)["Location"]
-    response = client.post(form_url, {"password1": "another-long-password-9", "password2": "another-long-password-9"})
+    response = client.post(
+        form_url, {"password1": "another-long-password-9", "password2": "another-long-password-9"}
+    )
     assert response.status_code == 302
     assert client.login(username="forgetful@example.org", password="another-long-password-9")
 
 
 def test_a_verified_change_of_email_follows_on_the_member(member_client, portal_member):
-    response = member_client.post(reverse("account_email"), {"email": "maya.new@example.org", "action_add": ""})
+    response = member_client.post(
+        reverse("account_email"), {"email": "maya.new@example.org", "action_add": ""}
+    )
     assert response.status_code == 302
     portal_member.refresh_from_db()
     assert portal_member.email == "maya@example.org"  # not until the new address is verified
