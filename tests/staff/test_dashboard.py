@@ -1,0 +1,105 @@
+"""/staff/: who may see it, what it shows, the CSV downloads and a fixed number of queries."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from members.ledger.services import points_credit
+from members.models import LedgerEntry, Member, Purchase, Tier
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+URL = reverse("staff:dashboard")
+
+
+def add_members(count: int) -> None:
+    """``count`` members with a purchase and points each (a handful of statements per member,
+    only to build the data)."""
+    bronze = Tier.objects.get(code="bronze")
+    store = factories.StoreFactory(code="bulk-store", name="Bulk store")
+    start = Member.objects.count()
+    members = Member.objects.bulk_create(
+        Member(email=f"bulk{start + i}@example.org", first_name="Bulk", tier=bronze) for i in range(count)
+    )
+    now = timezone.now()
+    Purchase.objects.bulk_create(
+        Purchase(member=m, store=store, external_id=f"bulk-{m.pk}", amount=Decimal("12.50"), currency="USD",
+                 purchased_at=now - timedelta(days=3), available_at=now + timedelta(days=11))
+        for m in members
+    )  # fmt: skip
+    for member in members:
+        points_credit(
+            member_id=member.pk, points=12, idempotency_key=f"bulk-{member.pk}",
+            source_type=LedgerEntry.Source.PURCHASE, source_id=f"bulk-{member.pk}",
+        )  # fmt: skip
+
+
+def test_a_program_manager_sees_the_figures(client, manager):
+    add_members(3)
+    client.force_login(manager)
+
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Program figures" in html
+    assert html.count("<svg") == 3
+    assert "the ledger check passed" in html and "checked live" in html
+    figures = response.context["figures"]
+    assert (figures.membership.members, figures.liability.points_available) == (3, 36)
+    assert "0.36" in html  # 36 points x 0.01
+    assert "cdn" not in html.lower() and "<script" not in html
+
+
+def test_each_table_downloads_as_csv(client, manager):
+    add_members(2)
+    client.force_login(manager)
+
+    response = client.get(URL, {"export": "points"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    lines = response.content.decode().strip().splitlines()
+    assert lines[0] == "Month,Issued,Redeemed,Expired,Reversed,Net change"
+    assert len(lines) == 13
+    assert lines[-1].endswith(",24,0,0,0,24")
+    for name in ["summary", "tiers", "tier_moves", "campaigns", "rewards"]:
+        assert client.get(URL, {"export": name}).status_code == 200
+    summary = client.get(URL, {"export": "summary"}).content.decode()
+    assert "Members,2" in summary and "Liability: total (USD),0.24" in summary
+    assert client.get(URL, {"export": "nope"}).status_code == 404
+
+
+@pytest.mark.parametrize("role", ["agent", "store_manager"])
+def test_other_staff_roles_may_not_see_the_figures(client, request, role):
+    client.force_login(request.getfixturevalue(role))
+
+    assert client.get(URL).status_code == 403
+
+
+def test_members_and_visitors_are_sent_to_log_in(client, member):
+    assert client.get(URL).status_code == 302
+    client.force_login(factories.UserFactory(email="plain@example.org"))
+    assert client.get(URL).status_code == 302
+
+
+def test_the_number_of_queries_does_not_grow_with_the_members(client, manager, django_assert_max_num_queries):
+    client.force_login(manager)
+    add_members(5)
+    with CaptureQueriesContext(connection) as five:
+        assert client.get(URL).status_code == 200
+
+    add_members(195)
+    with django_assert_max_num_queries(len(five.captured_queries)) as two_hundred:
+        response = client.get(URL)
+    assert response.status_code == 200
+
+    assert response.context["figures"].membership.members == 200
+    assert len(two_hundred.captured_queries) == len(five.captured_queries)
+    assert len(five.captured_queries) <= 20
