@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from members.serializers import NOT_BLANK
+from members.serializers import StrictCharField
 
 from .services.actions import SUBMITTABLE
 
@@ -17,24 +17,22 @@ AMOUNT = RegexValidator(
 QUANTITY = RegexValidator(r"^[0-9]{1,6}(\.[0-9]{1,3})?$", "A quantity with at most 3 decimal places.")
 
 
-def amount_field(**kwargs) -> serializers.CharField:
-    return serializers.CharField(max_length=14, validators=[AMOUNT], trim_whitespace=False, **kwargs)
+def amount_field(**kwargs) -> StrictCharField:
+    return StrictCharField(max_length=14, validators=[AMOUNT], **kwargs)
 
 
 class PurchaseLineSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    category = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    quantity = serializers.CharField(
-        max_length=11, required=False, validators=[QUANTITY], trim_whitespace=False
-    )
+    sku = StrictCharField(max_length=64, required=False, allow_blank=True)
+    category = StrictCharField(max_length=64, required=False, allow_blank=True)
+    quantity = StrictCharField(max_length=11, required=False, validators=[QUANTITY])
     amount = amount_field()
 
 
 class PurchaseRequestSerializer(serializers.Serializer):
-    member = serializers.CharField(max_length=20, help_text="The member's member_number.")
-    external_id = serializers.CharField(max_length=100, validators=[NOT_BLANK], trim_whitespace=False)
+    member = StrictCharField(max_length=20, help_text="The member's member_number.")
+    external_id = StrictCharField(max_length=100, not_blank=True)
     amount = amount_field()
-    currency = serializers.CharField(min_length=3, max_length=3)
+    currency = StrictCharField(min_length=3, max_length=3)
     purchased_at = serializers.DateTimeField()
     lines = PurchaseLineSerializer(many=True, required=False)
 
@@ -56,7 +54,7 @@ class PurchaseSerializer(serializers.Serializer):
 
 
 class RefundRequestSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=100, validators=[NOT_BLANK], trim_whitespace=False)
+    external_id = StrictCharField(max_length=100, not_blank=True)
     amount = amount_field()
 
 
@@ -69,12 +67,10 @@ class RefundSerializer(serializers.Serializer):
 
 
 class ActivityRequestSerializer(serializers.Serializer):
-    member = serializers.CharField(max_length=20, help_text="The member's member_number.")
+    member = StrictCharField(max_length=20, help_text="The member's member_number.")
     type = serializers.ChoiceField(choices=list(SUBMITTABLE))
-    external_id = serializers.CharField(max_length=100, validators=[NOT_BLANK], trim_whitespace=False)
-    url = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, help_text="The shared link."
-    )
+    external_id = StrictCharField(max_length=100, not_blank=True)
+    url = StrictCharField(max_length=500, required=False, allow_blank=True, help_text="The shared link.")
 
 
 class ActivitySerializer(serializers.Serializer):

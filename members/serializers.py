@@ -11,8 +11,23 @@ from rest_framework import serializers
 from .models import LedgerEntry, Member
 from .selectors import member_expiring_points, member_tier_progress
 
-# Some text that is not only blanks.
-NOT_BLANK = RegexValidator(r"\S", "Must not be blank.")
+# Text without NUL characters (the database cannot store them); NOT_BLANK: and not only blanks.
+NO_NUL = RegexValidator(r"^[^\x00]*$", "Null characters are not allowed.")
+NOT_BLANK = RegexValidator(r"^[^\x00]*[^\s\x00][^\x00]*$", "Must not be blank.")
+
+
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: numbers and booleans are refused as the schema says."""
+
+    def __init__(self, *, not_blank: bool = False, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("validators", [NOT_BLANK if not_blank else NO_NUL])
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class StoreKeyScheme(OpenApiAuthenticationExtension):
@@ -112,13 +127,11 @@ class MemberSerializer(serializers.Serializer):
 
 class MemberCreateSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    first_name = serializers.CharField(max_length=150, trim_whitespace=False, validators=[NOT_BLANK])
-    last_name = serializers.CharField(max_length=150, allow_blank=True, trim_whitespace=False)
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, trim_whitespace=False)
+    first_name = StrictCharField(max_length=150, not_blank=True)
+    last_name = StrictCharField(max_length=150, allow_blank=True)
+    phone = StrictCharField(max_length=32, required=False, allow_blank=True)
     birth_date = serializers.DateField(required=False, allow_null=True)
-    referral_code = serializers.CharField(
-        max_length=12, required=False, allow_blank=True, allow_null=True, trim_whitespace=False
-    )
+    referral_code = StrictCharField(max_length=12, required=False, allow_blank=True, allow_null=True)
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):

@@ -76,8 +76,8 @@ def _quantity(value: Any) -> Decimal:
         quantity = Decimal(str(value if value is not None else 1))
     except (InvalidOperation, ValueError):
         raise InvalidRequest(fields={"lines": ["A quantity is a number."]}) from None
-    if not quantity.is_finite() or quantity <= 0 or quantity >= Decimal(10) ** 7:
-        raise InvalidRequest(fields={"lines": ["A quantity is a number above zero."]})
+    if not quantity.is_finite() or quantity < 0 or quantity >= Decimal(10) ** 7:
+        raise InvalidRequest(fields={"lines": ["A quantity is a number, zero or more."]})
     return quantity.quantize(Decimal("0.001"))
 
 
