@@ -1,3 +1,8 @@
 """Member portal pages of this app, mounted under /portal/."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+app_name = "earn"
+urlpatterns = [path("earn/", views.earn, name="index")]
