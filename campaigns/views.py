@@ -26,7 +26,7 @@ RECENT_SHARES = 10
 # Rules the page explains in their own sections rather than in the list of actions.
 REFERRAL_KINDS = (ActionRule.Kind.REFERRAL_REFERRER, ActionRule.Kind.REFERRAL_REFERRED)
 SHARE_ERRORS = {
-    "limit_reached": "You have reached the limit for shares in this period. Thank you for spreading the word!",
+    "limit_reached": "You have reached the limit for shares in this period. Thanks for spreading the word!",
     "member_inactive": "Your membership is not active. Please contact us.",
 }
 
