@@ -1,0 +1,224 @@
+"""Each staff role sees and does only what it may, through admin and the staff pages, and every
+staff action lands in the admin history and the audit events."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from loyalty_site.models import AdjustmentRequest, StoreManager
+from loyalty_site.staff.roles import PROGRAM_MANAGER, STORE_MANAGER, SUPPORT_AGENT
+from members.models import ApiKey, AuditEvent, LedgerEntry, Purchase
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def admin_url(name: str, *args) -> str:
+    return reverse(f"admin:{name}", args=args)
+
+
+@pytest.fixture
+def two_stores(program):
+    mine, theirs = (
+        factories.StoreFactory(name="Mine", code="mine"),
+        factories.StoreFactory(name="Theirs", code="theirs"),
+    )
+    member = factories.MemberFactory()
+    now = timezone.now()
+    for store, external_id in [(mine, "m-1"), (theirs, "t-1")]:
+        Purchase.objects.create(
+            member=member, store=store, external_id=external_id, amount=Decimal("10"), currency="USD",
+            purchased_at=now, available_at=now + timedelta(days=14),
+        )  # fmt: skip
+    return mine, theirs
+
+
+def test_the_groups_exist_with_their_permissions(program):
+    manager = Group.objects.get(name=PROGRAM_MANAGER)
+    agent = Group.objects.get(name=SUPPORT_AGENT)
+    store = Group.objects.get(name=STORE_MANAGER)
+
+    def names(group):
+        return {
+            f"{p.content_type.app_label}.{p.codename}"
+            for p in group.permissions.select_related("content_type")
+        }
+
+    assert {"loyalty_site.approve_adjustmentrequest", "loyalty_site.view_reports", "members.change_program",
+            "rewards.change_reward", "campaigns.change_campaign"} <= names(manager)  # fmt: skip
+    assert {
+        "members.view_member",
+        "loyalty_site.add_adjustmentrequest",
+        "loyalty_site.resend_member_mail",
+    } <= names(agent)
+    assert not {
+        "members.change_member", "loyalty_site.approve_adjustmentrequest",
+        "loyalty_site.request_large_adjustment", "loyalty_site.view_reports",
+    } & names(agent)  # fmt: skip
+    assert names(store) == {
+        "members.view_store", "members.view_purchase", "members.view_purchaseline", "members.view_refund",
+        "members.view_apikey", "members.add_apikey", "members.change_apikey",
+    }  # fmt: skip
+
+
+def test_a_support_agent_reads_members_but_does_not_change_them(client, agent, member):
+    client.force_login(agent)
+
+    assert client.get(admin_url("members_member_changelist"), {"q": member.email}).status_code == 200
+    page = client.get(admin_url("members_member_change", member.pk))
+    assert page.status_code == 200 and "Adjust points" in page.content.decode()
+    response = client.post(admin_url("members_member_change", member.pk), {"first_name": "Changed"})
+    assert response.status_code == 403
+    assert client.get(admin_url("members_program_change", 1)).status_code == 403
+    assert client.get(admin_url("members_apikey_changelist")).status_code == 403
+
+
+def test_a_support_agent_adjusts_small_amounts_from_the_member_page(client, agent, member):
+    client.force_login(agent)
+    url = admin_url("members_member_adjust", member.pk)
+
+    response = client.post(url, {"points": 150, "reason": "Receipt not scanned"})
+
+    assert response.status_code == 302
+    entry = LedgerEntry.objects.get(member=member)
+    assert (entry.kind, entry.points, entry.created_by) == ("adjust", 150, agent)
+    log = LogEntry.objects.get(object_id=str(member.pk))
+    assert (log.user, log.get_change_message()) == (
+        agent,
+        "Points adjustment +150 requested: Receipt not scanned",
+    )
+    assert set(AuditEvent.objects.filter(member=member).values_list("action", flat=True)) == {
+        "adjustment_requested", "points_adjusted", "admin_changed"
+    }  # fmt: skip
+
+    response = client.post(url, {"points": 5000, "reason": "Big"})
+    assert response.status_code == 200
+    assert "program managers" in response.content.decode()
+    assert LedgerEntry.objects.filter(member=member).count() == 1
+    assert AdjustmentRequest.objects.count() == 1
+
+    response = client.post(url, {"points": 10, "reason": ""})
+    assert response.status_code == 200 and LedgerEntry.objects.filter(member=member).count() == 1
+
+
+def test_a_large_adjustment_in_admin_needs_a_second_manager(client, manager, second_manager, member):
+    client.force_login(manager)
+    client.post(admin_url("members_member_adjust", member.pk), {"points": 4000, "reason": "Compensation"})
+    request = AdjustmentRequest.objects.get()
+    assert request.status == "pending" and not LedgerEntry.objects.exists()
+
+    changelist = admin_url("loyalty_site_adjustmentrequest_changelist")
+    response = client.post(changelist, {"action": "approve", "_selected_action": [request.pk]}, follow=True)
+    assert "must approve" in response.content.decode()
+    request.refresh_from_db()
+    assert request.status == "pending" and not LedgerEntry.objects.exists()
+
+    client.force_login(second_manager)
+    client.post(changelist, {"action": "approve", "_selected_action": [request.pk]})
+
+    request.refresh_from_db()
+    assert (request.status, request.approved_by) == ("applied", second_manager)
+    assert LedgerEntry.objects.get().points == 4000
+    assert LogEntry.objects.filter(user=second_manager, object_id=str(request.pk)).exists()
+    assert AuditEvent.objects.filter(action="adjustment_approved", actor=second_manager).exists()
+
+
+def test_a_support_agent_cannot_approve(client, agent, manager, member):
+    from loyalty_site.services import adjustment_request
+
+    request = adjustment_request(member_id=member.pk, points=3000, reason="Goodwill", requested_by=manager)
+    client.force_login(agent)
+
+    response = client.get(admin_url("loyalty_site_adjustmentrequest_changelist"))
+    assert response.status_code == 200
+    assert 'value="approve"' not in response.content.decode()
+    client.post(
+        admin_url("loyalty_site_adjustmentrequest_changelist"),
+        {"action": "approve", "_selected_action": [request.pk]},
+    )
+    request.refresh_from_db()
+    assert request.status == "pending"
+
+
+def test_a_support_agent_resends_the_verification_mail(client, agent, member):
+    user = factories.UserFactory(email=member.email)
+    member.user = user
+    member.save()
+    EmailAddress.objects.create(user=user, email=user.email, verified=False, primary=True)
+    client.force_login(agent)
+
+    client.post(
+        admin_url("members_member_changelist"),
+        {"action": "resend_verification_mail", "_selected_action": [member.pk]},
+    )
+
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == [member.email]
+    assert AuditEvent.objects.filter(action="member_mail_resent", actor=agent, member=member).exists()
+    assert LogEntry.objects.filter(user=agent, change_message="Email-verification mail resent").exists()
+
+
+def test_a_store_manager_sees_only_their_store(client, store_manager, two_stores):
+    mine, theirs = two_stores
+    StoreManager.objects.create(user=store_manager, store=mine)
+    client.force_login(store_manager)
+
+    response = client.get(admin_url("members_purchase_changelist"))
+    assert response.status_code == 200
+    assert [p.external_id for p in response.context["cl"].result_list] == ["m-1"]
+    other = Purchase.objects.get(external_id="t-1")
+    assert (
+        client.get(admin_url("members_purchase_change", other.pk)).status_code == 302
+    )  # not found: redirected
+    assert client.get(admin_url("members_member_changelist")).status_code == 403
+    assert client.get(reverse("staff:dashboard")).status_code == 403
+
+    response = client.post(admin_url("members_apikey_add"), {"store": theirs.pk, "name": "till"})
+    assert response.status_code == 200  # the other store is not a choice
+    assert not ApiKey.objects.exists()
+    response = client.post(admin_url("members_apikey_add"), {"store": mine.pk, "name": "till"})
+    assert response.status_code == 302
+    key = ApiKey.objects.get()
+    assert key.store == mine
+    assert [s.pk for s in client.get(admin_url("members_store_changelist")).context["cl"].result_list] == [
+        mine.pk
+    ]
+
+    client.post(admin_url("members_apikey_changelist"), {"action": "revoke", "_selected_action": [key.pk]})
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    apikey_events = AuditEvent.objects.filter(actor=store_manager, details__model="members.apikey")
+    assert sorted(apikey_events.values_list("action", flat=True)) == ["admin_added", "admin_changed"]
+
+
+def test_admin_edits_of_settings_are_in_the_history_and_the_audit(client, manager, program):
+    client.force_login(manager)
+    url = admin_url("members_program_change", 1)
+    form = client.get(url).context["adminform"].form
+    data = {name: ("" if value is None else value) for name, value in form.initial.items() if name != "id"}
+    data["adjustment_approval_threshold"] = 250
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302
+    program.refresh_from_db()
+    assert program.adjustment_approval_threshold == 250
+    assert LogEntry.objects.filter(user=manager, content_type__model="program").exists()
+    event = AuditEvent.objects.get(action="admin_changed", details__model="members.program")
+    assert event.actor == manager
+
+
+def test_admin_pages_of_every_app_open_for_a_program_manager(client, manager):
+    client.force_login(manager)
+    index = client.get(reverse("admin:index"))
+    assert index.status_code == 200
+    for model_admin in index.context["available_apps"]:
+        for model in model_admin["models"]:
+            if model.get("admin_url"):
+                assert client.get(model["admin_url"]).status_code in (200, 302), model["admin_url"]
