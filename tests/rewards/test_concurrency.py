@@ -91,3 +91,21 @@ def test_cancel_and_use_at_once_end_in_exactly_one_of_them(program, threads):
         assert redemption.status == "cancelled"
         assert (balances(member), stock, redemption.points_returned) == ((150, 0), 3, 150)
     assert ledger_violations() == []
+
+
+def test_one_idempotency_key_sent_ten_times_at_once_redeems_once(program, threads):
+    make_reward("coffee", points_cost=150)
+    member = MemberFactory()
+    fund(member, 1000, "a")
+
+    results = threads(
+        10,
+        lambda i: reward_redeem(
+            member_id=member.pk, reward_code="coffee", idempotency_key="api:1:same", notify=False
+        ),
+    )
+
+    assert sorted(r.created for r in results) == [False] * 9 + [True]
+    assert len({r.redemption.pk for r in results}) == 1
+    assert balances(member) == (850, 0)
+    assert ledger_violations() == []
