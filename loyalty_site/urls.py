@@ -4,6 +4,9 @@ from django.contrib import admin
 from django.urls import include, path
 
 from . import health, views
+from .security import rate_limited_login
+
+admin.site.login = rate_limited_login(admin.site.login)
 
 urlpatterns = [
     path("", views.home, name="home"),
