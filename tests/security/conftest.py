@@ -183,7 +183,9 @@ def _reverse(view_name: str, arg_names: list[str], victim: Victim) -> str | None
             return None
     options = [_candidates(name, victim) for name in arg_names]
     for attempt in range(max(len(o) for o in options)):
-        kwargs = {name: opts[min(attempt, len(opts) - 1)] for name, opts in zip(arg_names, options, strict=True)}
+        kwargs = {
+            name: opts[min(attempt, len(opts) - 1)] for name, opts in zip(arg_names, options, strict=True)
+        }
         try:
             return reverse(view_name, kwargs=kwargs)
         except NoReverseMatch:
