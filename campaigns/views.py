@@ -4,6 +4,7 @@ referral link, and the social-share submission with its review status."""
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import forms
@@ -17,14 +18,16 @@ from django.utils import timezone
 
 from members.errors import LoyaltyError
 from members.models import Member, Program, Tier
-from members.views import member_required
+from members.views import member_required, money
 
 from .models import ActionRule, Activity, Campaign
 from .services import activity_submit, ways_to_earn
 
 RECENT_SHARES = 10
-# Rules the page explains in their own sections rather than in the list of actions.
-REFERRAL_KINDS = (ActionRule.Kind.REFERRAL_REFERRER, ActionRule.Kind.REFERRAL_REFERRED)
+# Rules the page explains in their own sections (or that a member has had) rather than in the
+# list of actions.
+NOT_LISTED = (ActionRule.Kind.REFERRAL_REFERRER, ActionRule.Kind.REFERRAL_REFERRED, ActionRule.Kind.SIGNUP)
+PERIOD_WORDS = {"day": "a day", "week": "a week", "month": "a month", "year": "a year", "ever": ""}
 SHARE_ERRORS = {
     "limit_reached": "You have reached the limit for shares in this period. Thanks for spreading the word!",
     "member_inactive": "Your membership is not active. Please contact us.",
@@ -40,6 +43,15 @@ class ShareForm(forms.Form):
         "usually within two days.",
         widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
     )
+
+
+def limit_words(rule: ActionRule) -> str:
+    """"Once a year", "Up to 3 a month": how often a rule pays."""
+    if not rule.limit_count:
+        return ""
+    period = PERIOD_WORDS.get(rule.limit_period, "")
+    count = "Once" if rule.limit_count == 1 else f"Up to {rule.limit_count} times"
+    return f"{count} {period}".strip()
 
 
 def referral_link(member: Member) -> str:
@@ -92,7 +104,8 @@ def earn(request: HttpRequest, member: Member) -> HttpResponse:
             "member": member,
             "program": program,
             "tiers": tiers,
-            "actions": [rule for rule in rules if rule.kind not in REFERRAL_KINDS],
+            "actions": [(rule, limit_words(rule)) for rule in rules if rule.kind not in NOT_LISTED],
+            "per_unit": money(Decimal("1"), program.currency),
             "referrer_rule": by_kind.get(ActionRule.Kind.REFERRAL_REFERRER),
             "referred_rule": by_kind.get(ActionRule.Kind.REFERRAL_REFERRED),
             "share_rule": by_kind.get(ActionRule.Kind.SOCIAL_SHARE),

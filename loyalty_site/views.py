@@ -31,5 +31,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "point_worth": money(program.point_value * 100, program.currency),
             "example_spend": money(basket, program.currency),
             "example_points": int(basket * program.base_earn_rate),
+            "per_unit": money(Decimal("1"), program.currency),
         },
     )

@@ -152,7 +152,9 @@ def detail(request: HttpRequest, member: Member, code: str) -> HttpResponse:
 def _qr_svg(code: str) -> str:
     """The voucher code as a QR code, inline SVG drawn on the server (no script, no request)."""
     qr = segno.make(code, error="m")
-    return qr.svg_inline(scale=4, border=2, dark="#111827", light="#ffffff", title=f"Voucher {code}")
+    return qr.svg_inline(
+        scale=4, border=2, dark="#111827", light="#ffffff", title=f"Voucher {code}", omitsize=True
+    )
 
 
 @member_required
