@@ -61,7 +61,7 @@ def _legend(series: Sequence[Series], x: int, y: int) -> SafeString:
                 item.name,
             )
         )
-        offset += 14 + 7 * len(item.name) + 18
+        offset += 14 + int(6.2 * len(item.name)) + 16
     return mark_safe("".join(items))
 
 

@@ -14,10 +14,13 @@ NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
 
 
 class FigureTable(tables.Table):
-    class Meta:
-        attrs = {"class": "table staff-table"}
-        orderable = False
-        template_name = "django_tables2/table.html"
+    """Figures in the order the report gives them: no sorting, no paging."""
+
+    def __init__(self, data, **kwargs):
+        kwargs.setdefault("orderable", False)
+        kwargs.setdefault("attrs", {"class": "table compact staff-table"})
+        kwargs.setdefault("template_name", "django_tables2/table.html")
+        super().__init__(data, **kwargs)
 
 
 class SummaryTable(FigureTable):

@@ -46,6 +46,8 @@ def dashboard(request):
                 for name, colour in SERIES_COLOURS.items()
             ],
             title="Points issued, redeemed, expired and reversed per month",
+            width=1100,
+            height=300,
         ),
         "tier_chart": charts.horizontal_bars(
             labels=[tier.name for tier in figures.tiers],
@@ -57,6 +59,8 @@ def dashboard(request):
             up=charts.Series("Moved up", [moves.up for moves in figures.tier_moves], "#1f9d6b"),
             down=charts.Series("Moved down", [moves.down for moves in figures.tier_moves], "#c23b4b"),
             title="Tier moves per month",
+            width=1100,
+            height=240,
         ),
     }
     return render(request, "staff/dashboard.html", context)
@@ -102,8 +106,8 @@ def tier_what_if_view(request):
                 charts.Series("Draft", [row.after for row in what_if.rows], "#d98a1c"),
             ],
             title="Members per tier today, and after tonight's tier job with the current tiers and the draft",
-            width=640,
-            height=240,
+            width=1100,
+            height=300,
         )
     context = {"form": form, "draft": draft, "what_if": what_if, "chart": chart}
     return render(request, "staff/tiers.html", context)

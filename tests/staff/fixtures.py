@@ -142,3 +142,89 @@ def build_known_program(staff_user, second_staff_user) -> dict[str, Member]:
             used_at=AS_OF if status == S.USED else None,
         )  # fmt: skip
     return {"a": a, "b": b, "c": c}
+
+
+def build_busy_program(*, now: datetime, members: int = 60, seed: int = 7) -> None:
+    """A year of plausible activity for screenshots: purchases, points, redemptions, expiry,
+    tier moves, two campaigns and a few rewards (seeded, so every run looks the same)."""
+    import random
+
+    from members.jobs.points import expire_lots_chunk, release_pending_chunk
+
+    rng = random.Random(seed)
+    tiers = list(Tier.objects.order_by("rank"))
+    store = factories.StoreFactory(name="Main Street", code="main-street")
+    rewards = [
+        Reward.objects.create(code=code, name=name, kind=kind, points_cost=cost, cash_value=Decimal(cash))
+        for code, name, kind, cost, cash in [
+            ("voucher-5", "$5 off", "fixed_voucher", 500, "5"),
+            ("voucher-20", "$20 off", "fixed_voucher", 1800, "20"),
+            ("free-coffee", "Free coffee", "free_product", 150, "3"),
+            ("vip-event", "VIP evening", "experience", 2500, "0"),
+        ]
+    ]
+    spring = Campaign.objects.create(
+        code="spring-double", name="Spring double points", kind=Campaign.Kind.MULTIPLIER,
+        multiplier=Decimal("2"), starts_at=now - timedelta(days=200), ends_at=now - timedelta(days=170),
+    )  # fmt: skip
+    Campaign.objects.create(
+        code="autumn-bonus", name="Autumn bonus", kind=Campaign.Kind.FIXED_BONUS, bonus_points=50,
+        starts_at=now - timedelta(days=20), ends_at=now + timedelta(days=10),
+    )  # fmt: skip
+    for n in range(members):
+        tier = tiers[min(int(rng.expovariate(1.2)), len(tiers) - 1)]
+        member = factories.MemberFactory(
+            email=f"shopper{n}@example.org", tier=tier, enrolled_at=now - timedelta(days=rng.randint(5, 500))
+        )
+        for p in range(rng.randint(1, 6)):
+            days_ago = rng.randint(0, 420)
+            when = now - timedelta(days=days_ago, hours=rng.randint(0, 20))
+            amount = Decimal(rng.randint(800, 24000)) / 100
+            key = f"busy-{n}-{p}"
+            Purchase.objects.create(
+                member=member, store=store, external_id=key, amount=amount, currency="USD", purchased_at=when,
+                available_at=when + timedelta(days=14), points_awarded=int(amount),
+            )  # fmt: skip
+            points_credit(
+                member_id=member.pk, points=int(amount) * 3, idempotency_key=key, source_type=Source.PURCHASE,
+                source_id=key, available_at=when + timedelta(days=14), now=when, earned_at=when,
+            )  # fmt: skip
+            if spring.starts_at <= when < spring.ends_at:
+                Award.objects.create(
+                    member=member, campaign=spring, source="campaign:spring", points=int(amount)
+                )
+        if tier.rank > tiers[0].rank:
+            TierChange.objects.create(
+                member=member, from_tier=tiers[0], to_tier=tier, reason=TierChange.Reason.PURCHASE,
+                created_at=now - timedelta(days=rng.randint(0, 330)),
+            )  # fmt: skip
+        if rng.random() < 0.12 and tier.rank > tiers[1].rank:
+            TierChange.objects.create(
+                member=member, from_tier=tier, to_tier=tiers[1], reason=TierChange.Reason.REQUALIFICATION,
+                created_at=now - timedelta(days=rng.randint(0, 200)),
+            )  # fmt: skip
+    release_pending_chunk(as_of=now, first_id=0, last_id=Member.objects.order_by("-id").first().pk)
+    used = Redemption.Status.USED
+    for n, member in enumerate(Member.objects.filter(email__startswith="shopper").order_by("id")):
+        balance = member.points_available
+        for r in range(rng.randint(0, 3)):
+            reward = rng.choice(rewards[:3] if r else rewards[:2])
+            if balance < reward.points_cost:
+                continue
+            balance -= reward.points_cost
+            when = now - timedelta(days=rng.randint(0, 300))
+            key = f"busy-r-{n}-{r}"
+            points_debit(
+                member_id=member.pk, points=reward.points_cost, idempotency_key=key,
+                source_type=Source.REDEMPTION, source_id=key, now=when,
+            )  # fmt: skip
+            status = rng.choice([Redemption.Status.ISSUED, used, used])
+            Redemption.objects.create(
+                member=member, reward=reward, points_spent=reward.points_cost, cash_value=reward.cash_value,
+                status=status, used_at=when if status == used else None, expires_at=when + timedelta(days=90),
+            )  # fmt: skip
+    for months_back in range(11, -1, -1):
+        as_of = now - timedelta(days=30 * months_back)
+        first = Member.objects.order_by("id").first()
+        last = Member.objects.order_by("-id").first()
+        expire_lots_chunk(as_of=as_of, first_id=first.pk, last_id=last.pk)
