@@ -178,6 +178,9 @@ class PurchaseImportAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     inlines = [PurchaseImportErrorInline]
 
+    def get_inlines(self, request, obj=None):
+        return self.inlines if obj is not None else []
+
     @admin.display(description="Progress")
     def progress(self, obj: PurchaseImport) -> str:
         return f"{obj.rows_done}/{obj.rows_total}"

@@ -46,7 +46,7 @@ class ShareForm(forms.Form):
 
 
 def limit_words(rule: ActionRule) -> str:
-    """"Once a year", "Up to 3 a month": how often a rule pays."""
+    """ "Once a year", "Up to 3 a month": how often a rule pays."""
     if not rule.limit_count:
         return ""
     period = PERIOD_WORDS.get(rule.limit_period, "")
