@@ -44,11 +44,23 @@ class ReadOnlyInline(admin.TabularInline):
 
 
 class LedgerEntryInline(ReadOnlyInline):
+    """The latest entries; the whole history is in the ledger entries list, by member."""
+
     model = LedgerEntry
+    verbose_name_plural = "latest ledger entries"
     fields = ["created_at", "kind", "points", "balance_after", "source_type", "source_id", "description"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
     max_num = 0
+    shown = 50
+
+    def get_queryset(self, request):
+        entries = super().get_queryset(request)
+        member_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+        if member_id and str(member_id).isdigit():
+            latest = LedgerEntry.objects.filter(member_id=member_id).order_by("-created_at", "-id")
+            entries = entries.filter(pk__in=latest.values("pk")[: self.shown])
+        return entries
 
 
 class PointLotInline(ReadOnlyInline):

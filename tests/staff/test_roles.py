@@ -74,6 +74,10 @@ def test_a_support_agent_reads_members_but_does_not_change_them(client, agent, m
     assert client.get(admin_url("members_member_changelist"), {"q": member.email}).status_code == 200
     page = client.get(admin_url("members_member_change", member.pk))
     assert page.status_code == 200 and "Adjust points" in page.content.decode()
+    assert (
+        client.get(admin_url("members_ledgerentry_changelist"), {"q": member.member_number}).status_code
+        == 200
+    )
     response = client.post(admin_url("members_member_change", member.pk), {"first_name": "Changed"})
     assert response.status_code == 403
     assert client.get(admin_url("members_program_change", 1)).status_code == 403
@@ -212,6 +216,23 @@ def test_admin_edits_of_settings_are_in_the_history_and_the_audit(client, manage
     assert LogEntry.objects.filter(user=manager, content_type__model="program").exists()
     event = AuditEvent.objects.get(action="admin_changed", details__model="members.program")
     assert event.actor == manager
+
+
+def test_the_member_page_shows_the_latest_entries_in_a_fixed_number_of_queries(
+    client, manager, member, django_assert_max_num_queries
+):
+    from members.ledger.services import points_credit
+
+    for i in range(60):
+        points_credit(member_id=member.pk, points=1, idempotency_key=f"k{i}", source_type="system")
+    client.force_login(manager)
+
+    with django_assert_max_num_queries(40):
+        page = client.get(admin_url("members_member_change", member.pk))
+
+    assert page.status_code == 200
+    inline = next(f for f in page.context["inline_admin_formsets"] if f.opts.model is LedgerEntry)
+    assert len(inline.formset.forms) == 50
 
 
 def test_admin_pages_of_every_app_open_for_a_program_manager(client, manager):
