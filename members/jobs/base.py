@@ -73,6 +73,16 @@ def lock_member_range(cursor, first_id: int, last_id: int) -> None:
     # SQLite allows one writer at a time: the transaction itself is the lock.
 
 
+def lock_listed_members(cursor, table: str) -> None:
+    """Lock, in id order, the member rows named by the ``member_id`` column of scratch table
+    ``table``: the members a chunk may write to. Everything the chunk then decides is read
+    again under those locks, so a concurrent write or a second run of the job is seen."""
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            f"SELECT 1 FROM members_member WHERE id IN (SELECT member_id FROM {table}) ORDER BY id FOR UPDATE"
+        )
+
+
 def db_datetime(value: datetime) -> Any:
     """A datetime as the database compares it in raw SQL (naive UTC text on SQLite)."""
     return connection.ops.adapt_datetimefield_value(value)
@@ -104,9 +114,12 @@ class ScratchTable:
     def __enter__(self) -> ScratchTable:
         return self
 
-    def fill(self, select_sql: str, params: list[Any]) -> None:
+    def fill(self, select_sql: str, params: list[Any]) -> int:
+        """Fill the table from ``select_sql``; returns how many rows it holds."""
         self.cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
         self.cursor.execute(f"CREATE TEMPORARY TABLE {self.name} AS {select_sql}", params)
+        self.cursor.execute(f"SELECT COUNT(*) FROM {self.name}")
+        return self.cursor.fetchone()[0]
 
     def __exit__(self, *exc_info) -> None:
         if exc_info[0] is None:

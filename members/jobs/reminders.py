@@ -2,7 +2,9 @@
 
 A chunk inserts the reminders that are due (``INSERT ... SELECT ... ON CONFLICT DO NOTHING``
 on the unique member and date) and, after commit, mails only the rows it inserted. Running it
-again, or at the same time, inserts nothing new and so mails nobody twice.
+again, or at the same time, inserts nothing new and so mails nobody twice: the unique
+constraint is what serialises two runs (the second waits on the first's rows, then skips
+them), and the job writes no member or ledger row, so it takes no member locks.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from functools import partial
 from django.db import connection, transaction
 
 from ..models import Program
-from .base import Counts, db_datetime, lock_member_range, plus_days_sql, utc_date_sql
+from .base import Counts, db_datetime, plus_days_sql, utc_date_sql
 
 REMINDER_DAYS = 30
 
@@ -67,7 +69,6 @@ def expiry_reminders_chunk(
         )
     reminder_ids: list[int] = []
     with transaction.atomic(), connection.cursor() as cursor:
-        lock_member_range(cursor, first_id, last_id)
         for sql, params in statements:
             cursor.execute(sql, params)
             reminder_ids += [row[0] for row in cursor.fetchall()]

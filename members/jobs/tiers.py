@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from ..models import Member, Program, Tier, TierChange
 from ..tiers import qualification_window_start
-from .base import Counts, ScratchTable, db_datetime, lock_member_range
+from .base import Counts, ScratchTable, db_datetime, lock_listed_members
 
 
 @dataclass(frozen=True)
@@ -76,18 +76,27 @@ def _bands_sql(bands: list[_Band]) -> tuple[str, list[Any]]:
     return rows, params
 
 
-def _value_sql(program: Program, *, start: datetime, as_of: datetime, first_id: int, last_id: int):
+def _value_sql(
+    program: Program,
+    *,
+    start: datetime,
+    as_of: datetime,
+    first_id: int,
+    last_id: int,
+    only_listed_in: str | None,
+) -> tuple[str, list[Any]]:
+    listed = f" AND member_id IN (SELECT member_id FROM {only_listed_in})" if only_listed_in else ""
     if program.tier_metric == Program.TierMetric.POINTS:
         sql = (
             "SELECT member_id, SUM(points) AS value FROM members_ledgerentry "
             "WHERE member_id BETWEEN %s AND %s AND created_at > %s AND created_at <= %s "
-            "AND kind IN ('earn', 'bonus', 'reversal') AND source_type IN ('purchase', 'campaign') "
+            f"AND kind IN ('earn', 'bonus', 'reversal') AND source_type IN ('purchase', 'campaign'){listed} "
             "GROUP BY member_id"
         )
     else:
         sql = (
             "SELECT member_id, SUM(amount - refunded_amount) AS value FROM members_purchase "
-            "WHERE member_id BETWEEN %s AND %s AND purchased_at > %s AND purchased_at <= %s "
+            f"WHERE member_id BETWEEN %s AND %s AND purchased_at > %s AND purchased_at <= %s{listed} "
             "GROUP BY member_id"
         )
     return sql, [first_id, last_id, db_datetime(start), db_datetime(as_of)]
@@ -101,15 +110,18 @@ def tier_decisions_sql(
     first_id: int,
     last_id: int,
     value_factors: dict[int, Decimal] | None = None,
+    only_listed_in: str | None = None,
 ) -> tuple[str, list[Any]]:
     """The one target-tier query: a row per member of the range with ``member_id``,
     ``from_tier_id``, ``to_tier_id``, ``value``, ``move`` (up, down, renew, stay) and
     ``hold_ended`` (1 or 0). ``tiers`` are ``(id, rank, threshold)``; ``value_factors`` scale
-    the value by the member's current tier (a what-if on multipliers)."""
+    the value by the member's current tier (a what-if on multipliers); ``only_listed_in``
+    names a scratch table whose ``member_id`` column limits the query to those members."""
     start = qualification_window_start(program, as_of)
     value_sql, value_params = _value_sql(
-        program, start=start, as_of=as_of, first_id=first_id, last_id=last_id
+        program, start=start, as_of=as_of, first_id=first_id, last_id=last_id, only_listed_in=only_listed_in
     )
+    listed = f" AND m.id IN (SELECT member_id FROM {only_listed_in})" if only_listed_in else ""
     bands_sql, bands_params = _bands_sql(_bands(tiers))
     value = "COALESCE(q.value, 0)"
     factor_params: list[Any] = []
@@ -136,7 +148,7 @@ def tier_decisions_sql(
         "  FROM members_member m "
         "  LEFT JOIN members_tier cur ON cur.id = m.tier_id "
         f"  LEFT JOIN ({value_sql}) q ON q.member_id = m.id "
-        "  WHERE m.id BETWEEN %s AND %s AND m.status <> 'closed'"
+        f"  WHERE m.id BETWEEN %s AND %s AND m.status <> 'closed'{listed}"
         ") d "
         f"JOIN ({bands_sql}) b "
         "ON (b.low IS NULL OR d.value >= b.low) AND (b.high IS NULL OR d.value < b.high)"
@@ -152,47 +164,54 @@ def _tiers() -> list[tuple[int, int, Decimal]]:
 def tiers_recalculate_chunk(
     *, as_of: datetime, first_id: int, last_id: int, notify: bool = True, **_
 ) -> TierResult:
-    """Apply the tier rules to the members of one id range: moves, renewed holds, history."""
+    """Apply the tier rules to the members of one id range: moves, renewed holds, history.
+
+    The members with something to do are found first; only their rows are locked (in id
+    order) and their decisions computed again under the locks, so a night where few members
+    move writes to few rows, and a purchase or a second run in between is seen."""
     program = Program.load()
     tiers = _tiers()
     if not tiers:
         return TierResult()
-    decisions, params = tier_decisions_sql(
-        program=program, tiers=tiers, as_of=as_of, first_id=first_id, last_id=last_id
-    )
+    common = {"program": program, "tiers": tiers, "as_of": as_of, "first_id": first_id, "last_id": last_id}
     as_of_db = db_datetime(as_of)
     held_until_db = db_datetime(as_of + timedelta(days=program.tier_hold_days))
-    with transaction.atomic(), connection.cursor() as cursor:
-        lock_member_range(cursor, first_id, last_id)
-        with ScratchTable(cursor, "job_tier_moves") as moves:
-            moves.fill(f"SELECT * FROM ({decisions}) x WHERE x.move <> 'stay'", params)
-            cursor.execute(f"SELECT move, COUNT(*) FROM {moves.name} GROUP BY move")
-            counts = dict(cursor.fetchall())
-            if not counts:
-                return TierResult()
-            cursor.execute(
-                "INSERT INTO members_tierchange "
-                "(member_id, from_tier_id, to_tier_id, reason, qualifying_value, created_at) "
-                "SELECT member_id, from_tier_id, to_tier_id, "
-                "CASE WHEN hold_ended = 1 THEN %s ELSE %s END, value, %s "
-                f"FROM {moves.name} WHERE move IN ('up', 'down') RETURNING id",
-                [TierChange.Reason.REQUALIFICATION, TierChange.Reason.CATCH_UP, as_of_db],
-            )
-            change_ids = [row[0] for row in cursor.fetchall()]
-            cursor.execute(
-                "UPDATE members_member SET tier_id = x.to_tier_id, "
-                "tier_achieved_at = CASE WHEN x.move = 'renew' THEN members_member.tier_achieved_at "
-                "ELSE %s END, tier_held_until = %s "
-                f"FROM {moves.name} x WHERE members_member.id = x.member_id",
-                [as_of_db, held_until_db],
-            )
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        ScratchTable(cursor, "job_tier_members") as candidates,
+        ScratchTable(cursor, "job_tier_moves") as moves,
+    ):
+        decisions, params = tier_decisions_sql(**common)
+        if not candidates.fill(f"SELECT member_id FROM ({decisions}) x WHERE x.move <> 'stay'", params):
+            return TierResult()
+        lock_listed_members(cursor, candidates.name)
+        decisions, params = tier_decisions_sql(**common, only_listed_in=candidates.name)
+        if not moves.fill(f"SELECT * FROM ({decisions}) x WHERE x.move <> 'stay'", params):
+            return TierResult()
+        cursor.execute(f"SELECT move, COUNT(*) FROM {moves.name} GROUP BY move")
+        counts = dict(cursor.fetchall())
+        cursor.execute(
+            "INSERT INTO members_tierchange "
+            "(member_id, from_tier_id, to_tier_id, reason, qualifying_value, created_at) "
+            "SELECT member_id, from_tier_id, to_tier_id, "
+            "CASE WHEN hold_ended = 1 THEN %s ELSE %s END, value, %s "
+            f"FROM {moves.name} WHERE move IN ('up', 'down') RETURNING id",
+            [TierChange.Reason.REQUALIFICATION, TierChange.Reason.CATCH_UP, as_of_db],
+        )
+        change_ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "UPDATE members_member SET tier_id = x.to_tier_id, "
+            "tier_achieved_at = CASE WHEN x.move = 'renew' THEN members_member.tier_achieved_at "
+            "ELSE %s END, tier_held_until = %s "
+            f"FROM {moves.name} x WHERE members_member.id = x.member_id",
+            [as_of_db, held_until_db],
+        )
         if notify and change_ids:
             from ..tasks import tier_changes_notify_task
 
             transaction.on_commit(partial(tier_changes_notify_task.delay, change_ids))
-    return TierResult(
-        up=counts.get("up", 0), down=counts.get("down", 0), renewed=counts.get("renew", 0)
-    )
+    return TierResult(up=counts.get("up", 0), down=counts.get("down", 0), renewed=counts.get("renew", 0))
 
 
 def tier_moves_preview(
