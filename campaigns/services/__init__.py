@@ -2,11 +2,12 @@
 
 - purchases: ``purchase_record``, ``refund_record``, ``referral_settle``, ``campaign_budget_take``
 - actions: ``activity_submit``, ``activity_approve``, ``activity_reject``, ``signup_bonus_award``,
-  ``birthday_bonuses_award``, ``ways_to_earn``
+  ``birthday_bonuses_award`` (``ways_to_earn`` is a selector, re-exported here)
 - settlement: ``campaigns_settle``
 - imports: ``purchase_import_create``, ``purchase_import_process_chunk``
 """
 
+from ..selectors import ways_to_earn
 from .actions import (
     ActivityOutcome,
     activity_approve,
@@ -14,7 +15,6 @@ from .actions import (
     activity_submit,
     birthday_bonuses_award,
     signup_bonus_award,
-    ways_to_earn,
 )
 from .imports import purchase_import_create, purchase_import_process_chunk
 from .purchases import (

@@ -38,11 +38,6 @@ class ActivityOutcome:
         return self.activity.status == Activity.Status.PENDING
 
 
-def ways_to_earn() -> list[ActionRule]:
-    """The active action rules, for the portal's "ways to earn" page."""
-    return list(ActionRule.objects.filter(is_active=True).order_by("kind"))
-
-
 def period_start(period: str, now: datetime) -> datetime | None:
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     if period == ActionRule.Period.DAY:

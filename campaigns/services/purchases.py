@@ -171,6 +171,10 @@ def purchase_record(
     amount = _money(amount, "amount")
     if timezone.is_naive(purchased_at):
         raise InvalidRequest(fields={"purchased_at": ["A date and time with a timezone."]})
+    try:
+        purchased_at_utc = purchased_at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRequest(fields={"purchased_at": ["Out of range."]}) from None
     line_inputs = _lines(lines, amount)
     currency = (currency or "").strip().upper()
     digest = _digest(
@@ -178,7 +182,7 @@ def purchase_record(
             "member": member_number,
             "amount": str(amount),
             "currency": currency,
-            "purchased_at": purchased_at.astimezone(UTC).isoformat(),
+            "purchased_at": purchased_at_utc.isoformat(),
             "lines": [[str(li.amount), li.sku, li.category, str(li.quantity)] for li in line_inputs]
             if lines
             else [],
