@@ -127,3 +127,35 @@ def test_profile_shows_errors_in_words(member_client, portal_member):
     response = member_client.post(reverse("portal:profile"), {"first_name": ""})
     assert response.status_code == 200
     assert "This field is required." in response.content.decode()
+
+
+def test_every_portal_page_renders_for_the_demo_member(client, db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from members.models import User
+
+    call_command("seed_demo", stdout=StringIO())
+    client.force_login(User.objects.get(email="member@example.com"))
+    for url in [
+        reverse("portal:dashboard"),
+        reverse("portal:history"),
+        reverse("portal:history") + "?kind=redeem&since=2020-01-01&sort=-points&page=1",
+        reverse("portal:profile"),
+        reverse("rewards:catalog"),
+        reverse("rewards:catalog") + "?affordable=1&category=Vouchers",
+        reverse("rewards:detail", args=["voucher-5"]) + "?confirm=1",
+        reverse("rewards:vouchers"),
+        reverse("earn:index"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert b"<svg" in client.get(reverse("portal:profile")).content  # the membership card
+
+
+def test_history_ignores_a_bad_filter_instead_of_failing(member_client, portal_member):
+    give_history(portal_member, 3)
+    response = member_client.get(reverse("portal:history"), {"since": "not-a-date", "kind": "nope"})
+    assert response.status_code == 200
+    assert "Enter a valid date." in response.content.decode()
