@@ -32,10 +32,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
+def _fresh_cache(django_db_blocker):
+    # Rate-limit counters must not leak between tests (Redis keeps them across runs; without
+    # Redis the cache is a database table, hence the unblocking).
+    with django_db_blocker.unblock():
+        cache.clear()
     yield
-    cache.clear()
+    with django_db_blocker.unblock():
+        cache.clear()
 
 
 @pytest.fixture(scope="session")

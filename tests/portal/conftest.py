@@ -24,11 +24,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    # Rate-limit counters must not leak between tests (Redis keeps them across runs).
-    cache.clear()
+def _fresh_cache(django_db_blocker):
+    # Rate-limit counters must not leak between tests (Redis keeps them across runs; without
+    # Redis the cache is a database table, hence the unblocking).
+    with django_db_blocker.unblock():
+        cache.clear()
     yield
-    cache.clear()
+    with django_db_blocker.unblock():
+        cache.clear()
 
 
 def verified_user(email: str, **extra):
