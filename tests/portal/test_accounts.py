@@ -34,6 +34,9 @@ def test_signup_with_a_store_enrolled_email_claims_that_member_after_verificatio
     enrolled.refresh_from_db()
     assert enrolled.user_id is None  # not before the address is verified
 
+    message = mail.outbox[-1]
+    assert message.subject == "[Rewards Club] Confirm your email to finish joining"
+    assert "your card and its points are linked" in message.body
     link = _confirmation_link("shopper@example.org")
     assert "Confirm your email" in client.get(link).content.decode()
     response = client.post(link)
