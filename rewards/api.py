@@ -33,6 +33,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 def _errors(**statuses: str) -> dict:
+    statuses = {"_401": "`unauthenticated`: no key, or an unknown or revoked one.", **statuses}
     return {
         int(code[1:]): OpenApiResponse(ErrorSerializer, description=text) for code, text in statuses.items()
     }
@@ -94,7 +95,7 @@ class RedeemRequestSerializer(serializers.Serializer):
 
 
 class RewardListView(APIView):
-    @extend_schema(operation_id="rewards_list", responses={200: RewardSerializer(many=True)})
+    @extend_schema(operation_id="rewards_list", responses={200: RewardSerializer(many=True), **_errors()})
     def get(self, request):
         return Response(RewardSerializer(selectors.reward_catalog(), many=True).data)
 
