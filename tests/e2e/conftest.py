@@ -92,7 +92,35 @@ def page(new_context) -> Page:
     return new_context().new_page()
 
 
+# Every form control has a label, every image a text alternative, every page one h1 and a
+# main landmark, and no two elements share an id.
+A11Y_PROBLEMS = """() => {
+  const problems = [];
+  for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+    if (!(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.hidden
+        && !(el.closest('[hidden]')) && el.getAttribute('tabindex') !== '-1')
+      problems.push('unlabelled ' + el.tagName + ' ' + (el.name || el.id));
+  }
+  for (const img of document.querySelectorAll('img')) {
+    if (!img.hasAttribute('alt')) problems.push('img without alt ' + img.src);
+  }
+  const h1 = document.querySelectorAll('h1').length;
+  if (h1 !== 1) problems.push(h1 + ' h1 elements');
+  if (!document.querySelector('main')) problems.push('no main landmark');
+  const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
+  const dupes = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (dupes.length) problems.push('duplicate ids ' + dupes.join(','));
+  return problems;
+}"""
+
+
+def assert_accessible(page: Page) -> None:
+    problems = page.evaluate(A11Y_PROBLEMS)
+    assert problems == [], f"{page.url}: {problems}"
+
+
 def shoot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    assert_accessible(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)

@@ -157,6 +157,8 @@ def test_sign_up_claim_redeem_and_see_voucher_and_history(live_server, new_conte
         ("/portal/vouchers/", "vouchers"),
         ("/portal/earn/", "earn"),
         ("/portal/profile/", "profile"),
+        ("/accounts/email/", "email-change"),
+        ("/accounts/password/change/", "password-change"),
     ]:
         phone.goto(f"{base}{path}")
         overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
