@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from members.audit import audit_record
 from members.errors import IdempotencyConflict, InsufficientPoints, InvalidRequest, MemberInactive
-from members.ledger.jobs import member_id_ranges
+from members.jobs import member_id_ranges
 from members.ledger.services import points_debit, points_restore
 from members.locks import lock_member
 from members.models import LedgerEntry, Member, Program, Store, User

@@ -17,7 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from members.errors import InsufficientPoints, NothingToReverse
 from members.ledger.invariants import ledger_violations
-from members.ledger.jobs import expire_points
+from members.jobs import expire_points
 from members.ledger.services import points_credit, points_reverse
 from members.models import LedgerEntry, Program
 from rewards.errors import (
