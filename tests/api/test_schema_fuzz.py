@@ -43,7 +43,7 @@ def known_member(program):
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
