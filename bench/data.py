@@ -1,6 +1,8 @@
 """Benchmark data, generated inside PostgreSQL with ``generate_series`` (no rows through Python):
 
-- members spread over the tiers, with holds ending from 180 days ago to a year ahead;
+- members on the tier their spend reached the night before (the job ran then), except one in
+  ten left on a random tier (imports, staff changes), with holds ending over the next year and
+  about 2% already ended: the work of an ordinary night;
 - purchases over two years (90% in the last 365 days), amounts skewed per member so the
   qualifying spend covers every tier;
 - for every purchase an earn entry and its lot (14-day return window, 365-day expiry), so the
@@ -47,10 +49,15 @@ WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s)
 
 
 def bench_data_generate(
-    *, members: int, purchases: int, now: datetime, log: Callable[[str], None] = lambda _: None
+    *,
+    members: int,
+    purchases: int,
+    now: datetime,
+    seed: float = 0.42,
+    log: Callable[[str], None] = lambda _: None,
 ) -> dict[str, float]:
-    """Replace the benchmark database's members, purchases and ledger with generated ones;
-    returns the seconds each step took."""
+    """Replace the benchmark database's members, purchases and ledger with generated ones (the
+    same ones for the same sizes and ``seed``); returns the seconds each step took."""
     timings: dict[str, float] = {}
 
     def step(name: str, sql: str, params: dict | None = None) -> None:
@@ -73,6 +80,7 @@ def bench_data_generate(
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
         cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute("SELECT setseed(%s)", [seed])
         for name, _definition in indexes:
             cursor.execute(f'DROP INDEX "{name}"')
         step(
@@ -87,8 +95,8 @@ def bench_data_generate(
                         WHEN r < 0.95 THEN %(gold)s ELSE %(platinum)s END,
                    held - INTERVAL '365 days', held, 0, 0, FALSE, g %% 10 <> 0
             FROM (SELECT g, random() AS r,
-                         %(now)s + (random() * 545 - 180) * INTERVAL '1 day' AS held
-                  FROM generate_series(1, %(members)s) g) s
+                         %(now)s + (random() * 372 - 7) * INTERVAL '1 day' AS held
+                  FROM generate_series(1::bigint, %(members)s) g) s
             """,
             params,
         )
@@ -107,7 +115,7 @@ def bench_data_generate(
                        %(now)s - (CASE WHEN random() < 0.9 THEN random() * 365
                                        ELSE 365 + random() * 365 END) * INTERVAL '1 day' AS at
                 FROM (SELECT g, 1 + (g * 7919 + (g / %(members)s)) %% %(members)s AS member_id
-                      FROM generate_series(1, %(purchases)s) g) p
+                      FROM generate_series(1::bigint, %(purchases)s) g) p
             ) s
             """,
             params,
@@ -143,6 +151,23 @@ def bench_data_generate(
                          MAX(created_at) AS last_at
                   FROM members_pointlot GROUP BY member_id) x
             WHERE m.id = x.member_id
+            """,
+            params,
+        )
+        step(
+            "tiers as of last night",
+            """
+            UPDATE members_member m SET tier_id = t.id
+            FROM (SELECT mm.id, COALESCE(q.value, 0) AS value FROM members_member mm
+                  LEFT JOIN (SELECT member_id, SUM(amount - refunded_amount) AS value
+                             FROM members_purchase
+                             WHERE purchased_at > %(now)s - INTERVAL '366 days'
+                               AND purchased_at <= %(now)s - INTERVAL '1 day'
+                             GROUP BY member_id) q ON q.member_id = mm.id
+                  WHERE (mm.id * 2654435761) %% 10 <> 0) v
+            CROSS JOIN LATERAL (SELECT id FROM members_tier WHERE threshold <= v.value
+                                ORDER BY rank DESC LIMIT 1) t
+            WHERE m.id = v.id
             """,
             params,
         )

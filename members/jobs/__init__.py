@@ -1,10 +1,12 @@
 """The scheduled jobs: tiers, expiry, pending points, reminders, and the ledger check.
 
 Every job is set-based SQL over a range of member ids (a handful of statements per chunk,
-never a loop over members), one transaction per chunk that first locks the chunk's member rows
-in id order. Chunks are idempotent, so a job killed halfway is run again from the start and
-finds nothing left to do where it had finished; two runs at once queue on the row locks and
-the second finds the work done. A ``JobRun`` row records each run and its progress.
+never a loop over members), one transaction per chunk. A chunk finds the members of its range
+that have work, locks those member rows in id order (the order every other writer uses, so no
+deadlock) and decides again under the locks. Chunks are idempotent, so a job killed halfway is
+run again from the start and finds nothing left to do where it had finished; two runs at once
+queue on the row locks and the second finds the work done. A ``JobRun`` row records each run
+and its progress.
 
 Run them with ``manage.py <job> [--as-of DATE]`` (inline) or as the Celery tasks of
 ``members.tasks`` (fanned out as a group of chunks).

@@ -20,12 +20,12 @@ from .conftest import snapshot
 @pytest.mark.django_db(transaction=True)
 def test_generated_data_is_consistent_and_each_floor_matches_its_job():
     now = timezone.now()
-    bench_data_generate(members=60, purchases=900, now=now)
+    bench_data_generate(members=200, purchases=2000, now=now)
 
-    assert Member.objects.count() == 60 and Purchase.objects.count() == 900
-    assert PointLot.objects.count() == 900
+    assert Member.objects.count() == 200 and Purchase.objects.count() == 2000
+    assert PointLot.objects.count() == 2000
     expired = PointLot.objects.filter(expires_at__lte=now).count()
-    assert 40 <= expired <= 160  # about 10%
+    assert 120 <= expired <= 280  # about 10%
     assert Member.objects.values("tier").distinct().count() == Tier.objects.count()
     assert ledger_violations() == []
 
