@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from celery import group, shared_task
+from celery import current_task, group, shared_task
 from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from .jobs import job_chunk_run, job_fail, job_run, job_start, ledger_check_run
@@ -23,9 +25,35 @@ def _as_of(value: str | None) -> datetime | None:
     return parse_datetime(value) if value else None
 
 
-def _dispatch(name: str, as_of: str | None) -> int:
+# How often the beat schedule runs each job. Two beat processes (a second one started by
+# mistake, or two hosts during a deploy) each send the job's message, marked ``scheduled``;
+# only one of them runs per period. A run by hand or as of a given date always runs.
+PERIODS = {
+    "recalculate_tiers": "%Y-%m-%d",
+    "expire_points": "%Y-%m-%d",
+    "release_pending_points": "%Y-%m-%dT%H",
+    "send_expiry_reminders": "%Y-%m-%d",
+    "check_ledger": "%Y-%m-%d",
+}
+
+
+def _first_this_period(name: str) -> bool:
+    """Whether this message is the one that runs scheduled job ``name`` this period: the first
+    message to claim the period (an atomic add in the shared cache) is; another beat's message
+    for the same period is not; the same message redelivered after its worker died still is."""
+    message_id = current_task.request.id if current_task else None
+    key = f"loyalty:job-period:{name}:{timezone.now().strftime(PERIODS[name])}"
+    if cache.add(key, message_id, timeout=2 * 24 * 3600):
+        return True
+    return message_id is not None and cache.get(key) == message_id
+
+
+def _dispatch(name: str, as_of: str | None, scheduled: bool = False) -> int:
     """Run job ``name``: fanned out as a group when it has more than one chunk and fan-out is
-    on (``LOYALTY_JOB_FAN_OUT``, default on), inline otherwise. Returns the run's id."""
+    on (``LOYALTY_JOB_FAN_OUT``, default on), inline otherwise. Returns the run's id, or 0 when
+    the beat's message for this period was already run."""
+    if scheduled and not _first_this_period(name):
+        return 0
     if not getattr(settings, "LOYALTY_JOB_FAN_OUT", True):
         return job_run(name=name, as_of=_as_of(as_of))[0].pk
     run, ranges = job_start(name=name, as_of=_as_of(as_of))
@@ -48,27 +76,29 @@ def job_chunk_task(run_id: int, name: str, as_of: str, first_id: int, last_id: i
 
 
 @shared_task(name="members.tasks.tiers_recalculate_task", acks_late=True)
-def tiers_recalculate_task(as_of: str | None = None) -> int:
-    return _dispatch("recalculate_tiers", as_of)
+def tiers_recalculate_task(as_of: str | None = None, scheduled: bool = False) -> int:
+    return _dispatch("recalculate_tiers", as_of, scheduled)
 
 
 @shared_task(name="members.tasks.points_expire_task", acks_late=True)
-def points_expire_task(as_of: str | None = None) -> int:
-    return _dispatch("expire_points", as_of)
+def points_expire_task(as_of: str | None = None, scheduled: bool = False) -> int:
+    return _dispatch("expire_points", as_of, scheduled)
 
 
 @shared_task(name="members.tasks.points_release_pending_task", acks_late=True)
-def points_release_pending_task(as_of: str | None = None) -> int:
-    return _dispatch("release_pending_points", as_of)
+def points_release_pending_task(as_of: str | None = None, scheduled: bool = False) -> int:
+    return _dispatch("release_pending_points", as_of, scheduled)
 
 
 @shared_task(name="members.tasks.expiry_reminders_send_task", acks_late=True)
-def expiry_reminders_send_task(as_of: str | None = None) -> int:
-    return _dispatch("send_expiry_reminders", as_of)
+def expiry_reminders_send_task(as_of: str | None = None, scheduled: bool = False) -> int:
+    return _dispatch("send_expiry_reminders", as_of, scheduled)
 
 
 @shared_task(name="members.tasks.ledger_check_task", acks_late=True)
-def ledger_check_task() -> str:
+def ledger_check_task(scheduled: bool = False) -> str:
+    if scheduled and not _first_this_period("check_ledger"):
+        return "skipped"
     return ledger_check_run().outcome
 
 

@@ -1,0 +1,80 @@
+"""Two beat schedulers at once: each sends every scheduled job, and each job still runs once per
+period. A message redelivered after its worker died runs again; a run by hand always runs."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from loyalty_site.celery import app
+from members import tasks
+from members.models import JobRun
+from tests.factories import MemberFactory
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def beat_message(task, task_id: str, **kwargs):
+    """The task run as a worker runs one message sent by a beat (with that message's id)."""
+    return task.apply(kwargs={"scheduled": True, **kwargs}, task_id=task_id).get()
+
+
+def test_every_core_job_in_the_schedule_is_sent_as_scheduled():
+    core = {
+        e["task"]: e.get("kwargs")
+        for e in app.conf.beat_schedule.values()
+        if e["task"].startswith("members.")
+    }
+    assert core and all(kwargs == {"scheduled": True} for kwargs in core.values())
+
+
+def test_two_beats_sending_the_tier_job_run_it_once(program):
+    MemberFactory.create_batch(3)
+
+    first = beat_message(tasks.tiers_recalculate_task, "beat-a-0200")
+    second = beat_message(tasks.tiers_recalculate_task, "beat-b-0200")
+
+    assert first > 0 and second == 0
+    assert JobRun.objects.filter(name="recalculate_tiers").count() == 1
+
+
+def test_each_job_has_its_own_period(program):
+    MemberFactory.create_batch(2)
+    for task in (tasks.tiers_recalculate_task, tasks.points_expire_task, tasks.points_release_pending_task):
+        assert beat_message(task, f"a-{task.name}") > 0
+        assert beat_message(task, f"b-{task.name}") == 0
+    assert beat_message(tasks.ledger_check_task, "a-check") == "succeeded"
+    assert beat_message(tasks.ledger_check_task, "b-check") == "skipped"
+    assert JobRun.objects.filter(name="check_ledger").count() == 1
+
+
+def test_a_message_redelivered_after_a_lost_worker_still_runs(program):
+    MemberFactory.create_batch(2)
+    assert beat_message(tasks.points_expire_task, "msg-1") > 0
+    # The worker died before acknowledging: the broker hands the same message out again.
+    assert beat_message(tasks.points_expire_task, "msg-1") > 0
+    assert beat_message(tasks.points_expire_task, "msg-2") == 0
+
+
+def test_runs_by_hand_are_never_held_back(program):
+    MemberFactory.create_batch(2)
+    beat_message(tasks.tiers_recalculate_task, "beat")
+    assert tasks.tiers_recalculate_task.delay().get() > 0
+    assert tasks.tiers_recalculate_task.delay("2026-01-01T00:00:00+00:00").get() > 0
+    assert JobRun.objects.filter(name="recalculate_tiers").count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_beats_at_the_same_instant_run_the_job_once(program, threads):
+    MemberFactory.create_batch(3)
+
+    results = threads(2, lambda i: beat_message(tasks.tiers_recalculate_task, f"beat-{i}"))
+
+    assert sorted(r > 0 for r in results) == [False, True]
+    assert JobRun.objects.filter(name="recalculate_tiers").count() == 1
