@@ -224,7 +224,9 @@ def redemption_cancel(
             raise RedemptionNotFound()
         lock_member(member_id)
         redemption = (
-            Redemption.objects.select_for_update(of=("self",)).select_related("reward").get(pk=redemption_id)
+            Redemption.objects.select_for_update(of=("self",))
+            .select_related("reward", "member")
+            .get(pk=redemption_id)
         )
         if store is not None and redemption.store_id not in (None, store.pk):
             raise RedemptionNotFound()

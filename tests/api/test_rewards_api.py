@@ -242,11 +242,14 @@ def test_bad_input_is_400_invalid(api_client, rewards, body):
 # --- POST /api/v1/redemptions/{id}/cancel/ ---------------------------------------------------
 
 
-def test_cancelling_answers_200_and_returns_the_points(api_client, member, rewards):
+def test_cancelling_answers_200_and_returns_the_points(
+    api_client, member, rewards, django_assert_max_num_queries
+):
     lot = fund(member, 200, "p")
     created = redeem(api_client, member, "free-coffee").json()
 
-    response = api_client.post(f"/api/v1/redemptions/{created['id']}/cancel/")
+    with django_assert_max_num_queries(20):
+        response = api_client.post(f"/api/v1/redemptions/{created['id']}/cancel/")
 
     assert response.status_code == 200
     body = response.json()
