@@ -9,6 +9,7 @@ crash, changes nothing that was already done.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -56,7 +57,10 @@ def expire_lots_chunk(*, as_of: datetime, first_id: int, last_id: int, **_) -> C
     with no activity for the program's expiry days) lose what is left in them: one expire entry
     per member, an allocation per lot, the cached balances lowered and the lots emptied."""
     program = Program.load()
-    run_key = as_of.isoformat()
+    # Emptying the lots is what makes a rerun harmless; the keys only need to be unique, so they
+    # carry a token of this run: points a cancelled redemption gives back to an expired lot must
+    # be able to expire again in a later run with the same as_of.
+    run_key = f"{as_of.isoformat()}:{uuid.uuid4().hex[:12]}"
     lots_due = "l.remaining > 0 AND l.member_id BETWEEN %s AND %s AND (l.expires_at <= %s"
     params: list = [first_id, last_id, db_datetime(as_of)]
     if program.expiry_mode == Program.ExpiryMode.INACTIVITY:
