@@ -345,3 +345,22 @@ def test_check_ledger_names_a_member_whose_cache_is_wrong(member):
     violations = ledger_violations()
 
     assert [(v.member_id, v.rule) for v in violations] == [(member.pk, "balances")]
+
+
+def test_points_restored_to_an_expired_lot_expire_in_a_second_run_with_the_same_as_of(member):
+    earned = NOW - timedelta(days=400)
+    credit(member, 50, "old-a", earned_at=earned)
+    credit(member, 100, "old-b", earned_at=earned)
+    debit(member, 100, "redemption-x", now=earned + timedelta(days=1))
+    assert expire_points(as_of=NOW).points == 50
+
+    points_restore(
+        member_id=member.pk, source_type=Source.REDEMPTION, source_id="redemption-x",
+        idempotency_key="cancel-x", now=NOW,
+    )
+    assert expire_points(as_of=NOW).points == 100
+
+    member = refresh(member)
+    assert (member.points_available, member.points_pending) == (0, 0)
+    assert LedgerEntry.objects.filter(member=member, kind=Kind.EXPIRE).count() == 2
+    assert ledger_violations() == []
