@@ -158,3 +158,47 @@ def test_the_command_and_the_task_settle(store, member, capsys):
     assert campaigns_settle_task.name == "campaigns.tasks.campaigns_settle_task"
     assert campaigns_settle_task.apply().get() == {"campaigns": 0, "members": 0, "points": 0}
     assert campaign_points(member) == 500
+
+
+def test_retroactive_category_and_first_purchase_campaigns(store, program):
+    buyer, newcomer = factories.MemberFactory(), factories.MemberFactory()
+    purchase_record(
+        store=store,
+        member_number=buyer.member_number,
+        external_id="mixed",
+        amount="60.00",
+        currency="USD",
+        purchased_at=NOW - timedelta(days=10),
+        lines=[{"category": "coffee", "amount": "40.00"}, {"category": "books", "amount": "20.00"}],
+    )
+    refund_record(store=store, purchase_external_id="mixed", external_id="half", amount="30.00")
+    buy(store, buyer, "before", "10.00", days_ago=40)
+    buy(store, newcomer, "first", "25.00")
+    common = {"starts_at": START, "ends_at": END, "retroactive": True}
+    Campaign.objects.create(
+        code="coffee-x3",
+        name="Coffee x3",
+        kind=Campaign.Kind.CATEGORY_MULTIPLIER,
+        multiplier=Decimal("3"),
+        categories="coffee",
+        **common,
+    )
+    Campaign.objects.create(
+        code="welcome", name="Welcome", kind=Campaign.Kind.FIRST_PURCHASE, bonus_points=75, **common
+    )
+    Campaign.objects.create(
+        code="per-visit", name="Per visit", kind=Campaign.Kind.FIXED_BONUS, bonus_points=5, **common
+    )
+
+    report = campaigns_settle(as_of=NOW)
+
+    # Coffee: 40.00 of which half was refunded -> 20.00 x (3 - 1) = 40.
+    paid = {(a.member_id, a.source): a.points for a in Award.objects.filter(settlement_key__isnull=False)}
+    assert paid == {
+        (buyer.pk, "campaign:coffee-x3"): 40,
+        (buyer.pk, "campaign:per-visit"): 5,
+        (newcomer.pk, "campaign:welcome"): 75,
+        (newcomer.pk, "campaign:per-visit"): 5,
+    }
+    assert report.campaigns == 3 and report.points == 125
+    assert ledger_violations() == []
