@@ -129,3 +129,28 @@ def test_a_negative_adjustment_larger_than_the_balance_is_refused_and_leaves_not
 
     assert not AdjustmentRequest.objects.exists()
     assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_approvers_at_once_post_the_adjustment_once(threads, program):
+    from django.contrib.auth.models import Group
+
+    from loyalty_site.staff.roles import PROGRAM_MANAGER
+    from tests import factories
+
+    group = Group.objects.get(name=PROGRAM_MANAGER)
+    maker, *checkers = [factories.UserFactory(email=f"pm{i}@example.org", is_staff=True) for i in range(3)]
+    for user in (maker, *checkers):
+        user.groups.add(group)
+    member = factories.MemberFactory()
+    request = adjustment_request(member_id=member.pk, points=2000, reason="Goodwill", requested_by=maker)
+
+    results = threads(2, lambda i: adjustment_approve(request_id=request.pk, approver=checkers[i]))
+
+    assert sum(isinstance(r, AdjustmentRequest) for r in results) == 1
+    assert sum(isinstance(r, AdjustmentNotPending) for r in results) == 1
+    assert LedgerEntry.objects.filter(member=member).count() == 1
+    member.refresh_from_db()
+    assert member.points_available == 2000
+    assert AuditEvent.objects.filter(action="adjustment_approved").count() == 1
