@@ -115,19 +115,28 @@ def _replay_purchase(store: Store, external_id: str, digest: str) -> PurchaseOut
 
 
 class _Granter:
-    """How many points a campaign may still give this member: its per-member cap, then its
-    total budget, taken with a conditional UPDATE so concurrent purchases never overspend."""
+    """How many points a campaign may still give this member: its per-member cap (what the
+    member already had from the capped campaigns is read in one query), then its total budget,
+    taken with a conditional UPDATE so concurrent purchases never overspend."""
 
-    def __init__(self, member: Member):
+    def __init__(self, member: Member, campaigns: list[Campaign]):
         self.member = member
+        self.capped = [c.pk for c in campaigns if c.per_member_cap is not None]
+        self._used: dict[int, int] | None = None
+
+    def used(self, campaign: Campaign) -> int:
+        if self._used is None:
+            rows = (
+                Award.objects.filter(campaign_id__in=self.capped, member=self.member)
+                .values("campaign_id")
+                .annotate(total=Sum("points"))
+            )
+            self._used = {row["campaign_id"]: row["total"] for row in rows}
+        return self._used.get(campaign.pk, 0)
 
     def __call__(self, campaign: Campaign, points: int) -> int:
         if campaign.per_member_cap is not None:
-            used = (
-                Award.objects.filter(campaign=campaign, member=self.member).aggregate(s=Sum("points"))["s"]
-                or 0
-            )
-            points = min(points, max(campaign.per_member_cap - used, 0))
+            points = min(points, max(campaign.per_member_cap - self.used(campaign), 0))
         return campaign_budget_take(campaign=campaign, points=points)
 
 
@@ -241,7 +250,7 @@ def purchase_record(
             is_first_purchase=is_first,
             policy=get_policy(),
         )
-        result = Applicator(grant=_Granter(member)).apply(context, campaigns)
+        result = Applicator(grant=_Granter(member, campaigns)).apply(context, campaigns)
 
         PurchaseLine.objects.bulk_create(
             PurchaseLine(
@@ -283,15 +292,18 @@ def purchase_record(
                 description=f"Purchase {external_id} at {store.name}"[:255],
                 **common,
             )
-        for award in result.awards:
-            if award.campaign is not None:
-                points_credit(
-                    points=award.points,
-                    kind=Kind.BONUS,
-                    idempotency_key=f"purchase:{purchase.pk}:{award.source}"[:200],
-                    description=f"{award.campaign.name} (purchase {external_id})"[:255],
-                    **common,
-                )
+        bonuses = [award for award in result.awards if award.campaign is not None]
+        if bonuses:
+            # One entry for every campaign's points (the awards keep the breakdown), so the
+            # number of queries does not grow with the number of campaigns.
+            names = ", ".join(award.campaign.name for award in bonuses)
+            points_credit(
+                points=sum(award.points for award in bonuses),
+                kind=Kind.BONUS,
+                idempotency_key=f"purchase:{purchase.pk}:campaigns",
+                description=f"{names} (purchase {external_id})"[:255],
+                **common,
+            )
         purchase.points_awarded = result.points
         Purchase.objects.filter(pk=purchase.pk).update(points_awarded=result.points)
 
