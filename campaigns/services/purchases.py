@@ -153,7 +153,9 @@ def campaign_budget_take(*, campaign: Campaign, points: int) -> int:
         if taken:
             return points
         row = Campaign.objects.filter(pk=campaign.pk).values("budget_points", "spent_points").first()
-        points = min(points, row["budget_points"] - row["spent_points"]) if row else 0
+        if row is None or row["budget_points"] is None:
+            return 0 if row is None else points
+        points = min(points, row["budget_points"] - row["spent_points"])
     return 0
 
 
