@@ -263,8 +263,19 @@ class ProgramAdmin(admin.ModelAdmin):
 
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
+    """Thresholds and multipliers of existing tiers change on the staff what-if page, where
+    their effect on members and liability is seen before they are published."""
+
     list_display = ["rank", "code", "name", "threshold", "multiplier"]
     ordering = ["rank"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["threshold", "multiplier"] if obj else []
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["subtitle"] = "Thresholds and multipliers change on the staff tier what-if page."
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # members and history point at tiers

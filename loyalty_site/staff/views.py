@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404
@@ -74,6 +74,7 @@ def tier_what_if_view(request):
     if request.method == "POST" and request.POST.get("action") == "publish":
         return _publish(request, draft)
     if request.method == "POST" and request.POST.get("action") == "discard" and draft is not None:
+        _history(request, draft, DELETION, "Discarded the tier draft")
         draft.delete()
         messages.success(request, "Draft discarded.")
         return redirect("staff:tiers")
@@ -91,6 +92,7 @@ def tier_what_if_view(request):
             if not error.fields:
                 form.add_error(None, error.message)
         else:
+            _history(request, draft, CHANGE, f"Saved the tier draft: {draft.tiers}")
             messages.success(request, "Draft saved. The preview below uses it.")
             return redirect("staff:tiers")
     what_if = None
@@ -130,18 +132,26 @@ def _publish(request, draft: TierDraft | None):
     ]
     for tier in changed:
         old = before[tier.pk]
-        LogEntry.objects.log_actions(
-            user_id=request.user.pk,
-            queryset=[tier],
-            action_flag=CHANGE,
-            change_message=(
-                f"Published tier draft {draft.pk}: threshold {old.threshold} → {tier.threshold}, "
-                f"multiplier {old.multiplier} → {tier.multiplier}"
-            ),
-            single_object=True,
+        _history(
+            request,
+            tier,
+            CHANGE,
+            f"Published tier draft {draft.pk}: threshold {old.threshold} → {tier.threshold}, "
+            f"multiplier {old.multiplier} → {tier.multiplier}",
         )
     messages.success(
         request,
         f"Published: {len(changed)} tier(s) changed. Members move when the tier job next runs.",
     )
     return redirect("staff:tiers")
+
+
+def _history(request, obj, action_flag: int, message: str) -> None:
+    """The admin history (and through it the audit events) of what staff do on these pages."""
+    LogEntry.objects.log_actions(
+        user_id=request.user.pk,
+        queryset=[obj],
+        action_flag=action_flag,
+        change_message=message,
+        single_object=True,
+    )

@@ -115,6 +115,7 @@ def test_the_page_previews_and_publishes(client, three_members, manager, django_
 
     response = client.post(URL, {**form, "action": "preview"})
     assert response.status_code == 302
+    assert LogEntry.objects.get(content_type__model="tierdraft").user == manager
     with django_assert_max_num_queries(25):
         page = client.get(URL)
     html = page.content.decode()
@@ -146,3 +147,23 @@ def test_the_page_refuses_a_bad_draft(client, program, manager):
 def test_other_roles_may_not_open_the_what_if(client, request, role):
     client.force_login(request.getfixturevalue(role))
     assert client.get(URL).status_code == 403
+
+
+def test_admin_shows_tier_thresholds_but_changes_them_only_through_the_what_if(client, program, manager):
+    silver = Tier.objects.get(code="silver")
+    client.force_login(manager)
+    url = reverse("admin:members_tier_change", args=[silver.pk])
+
+    page = client.get(url)
+    response = client.post(
+        url, {"code": "silver", "name": "Silver+", "rank": 2, "threshold": "1", "multiplier": "9"}
+    )
+
+    assert "what-if" in page.content.decode()
+    assert response.status_code == 302
+    silver.refresh_from_db()
+    assert (silver.name, silver.threshold, silver.multiplier) == (
+        "Silver+",
+        Decimal("500.00"),
+        Decimal("1.25"),
+    )
