@@ -14,7 +14,7 @@ from django.utils import timezone
 from members.errors import LoyaltyError
 from members.models import Tier
 
-from ..models import TierDraft
+from ..models import AdjustmentRequest, TierDraft
 from ..services import tier_draft_publish, tier_draft_save
 from . import charts
 from .forms import TierDraftForm
@@ -39,6 +39,9 @@ def dashboard(request):
     context = {
         "figures": figures,
         "tables": tables,
+        "pending_adjustments": AdjustmentRequest.objects.filter(
+            status=AdjustmentRequest.Status.PENDING
+        ).count(),
         "points_chart": charts.grouped_bars(
             labels=months,
             series=[

@@ -105,3 +105,15 @@ def test_the_number_of_queries_does_not_grow_with_the_members(client, manager, d
     assert response.context["figures"].membership.members == 200
     assert len(two_hundred.captured_queries) == len(five.captured_queries)
     assert len(five.captured_queries) <= 20
+
+
+def test_adjustments_waiting_for_approval_are_flagged(client, manager, member):
+    from loyalty_site.services import adjustment_request
+
+    client.force_login(manager)
+    assert 'data-testid="pending-adjustments"' not in client.get(URL).content.decode()
+
+    adjustment_request(member_id=member.pk, points=5000, reason="Goodwill", requested_by=manager)
+
+    html = client.get(URL).content.decode()
+    assert "1 points adjustment waits for a second staff member" in html
