@@ -34,7 +34,10 @@ class SignupForm(forms.Form):
     field_order = ["first_name", "last_name", "email", "password1", "password2", "referral_code"]
 
     def clean_referral_code(self) -> str:
-        return self.cleaned_data["referral_code"].strip().upper()
+        code = self.cleaned_data["referral_code"].strip().upper()
+        if code and not Member.objects.filter(referral_code=code).exists():
+            raise forms.ValidationError("We do not know this code. Check it, or leave the field empty.")
+        return code
 
     def signup(self, request: HttpRequest, user: User) -> None:
         """Keep the referral code until the email address is verified and the member enrolled."""

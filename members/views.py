@@ -239,7 +239,12 @@ def history(request: HttpRequest, member: Member) -> HttpResponse:
     return render(
         request,
         "members/history.html",
-        {"member": member, "filter": ledger_filter, "table": table, "filtered": ledger_filter.is_bound},
+        {
+            "member": member,
+            "filter": ledger_filter,
+            "table": table,
+            "filtered": any(request.GET.get(name) for name in ledger_filter.filters),
+        },
     )
 
 

@@ -130,3 +130,10 @@ def test_a_verified_change_of_email_follows_on_the_member(member_client, portal_
     assert portal_member.email == "maya.new@example.org"
     assert portal_member.user.email == "maya.new@example.org"
     assert AuditEvent.objects.filter(member=portal_member, action="member.email_change").exists()
+
+
+def test_an_unknown_referral_code_is_explained_on_the_form(client, program):
+    response = _signup(client, "typo@example.org", referral_code="NOSUCH12")
+    assert response.status_code == 200
+    assert "We do not know this code" in response.content.decode()
+    assert not User.objects.filter(email="typo@example.org").exists()
