@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from members.audit import audit_record
 from members.errors import InvalidRequest, MemberInactive, MemberNotFound
-from members.ledger.jobs import member_id_ranges
+from members.jobs import member_id_ranges
 from members.ledger.services import Posting, points_credit
 from members.locks import lock_member
 from members.models import LedgerEntry, Member, Store, User

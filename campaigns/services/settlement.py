@@ -18,7 +18,7 @@ from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, 
 from django.utils import timezone
 
 from members.errors import MemberInactive, MemberNotFound
-from members.ledger.jobs import member_id_ranges
+from members.jobs import member_id_ranges
 from members.ledger.services import points_credit
 from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine
 

@@ -330,7 +330,7 @@ def test_a_refund_after_spending_leaves_a_debt_and_the_member_cannot_redeem(api_
         purchase_payload(member, amount="300.00", purchased_at=(NOW - timedelta(days=20)).isoformat()),
         format="json",
     )
-    from members.ledger.jobs import release_pending_points
+    from members.jobs import release_pending_points
 
     release_pending_points(as_of=NOW)
     points_debit(member_id=member.pk, points=250, idempotency_key="spend", source_type="redemption")
