@@ -76,7 +76,8 @@ def earn(member: Member, points: int, *, days_ago: int, pending_days: int = 0, k
 
 
 def snapshot() -> dict:
-    """Every row the jobs write, without ids that depend on insertion order."""
+    """Every row the jobs write, without ids that depend on insertion order or keys that carry a
+    per-run token."""
     return {
         "members": list(
             Member.objects.order_by("pk").values_list(
@@ -84,11 +85,13 @@ def snapshot() -> dict:
             )
         ),
         "entries": sorted(
-            LedgerEntry.objects.values_list("member_id", "kind", "points", "balance_after", "idempotency_key")
+            LedgerEntry.objects.values_list(
+                "member_id", "kind", "points", "balance_after", "source_type", "created_at"
+            )
         ),
         "lots": list(PointLot.objects.order_by("pk").values_list("pk", "remaining", "is_pending")),
         "allocations": sorted(
-            LotAllocation.objects.values_list("entry__idempotency_key", "lot_id", "points")
+            LotAllocation.objects.values_list("entry__member_id", "entry__kind", "lot_id", "points")
         ),
         "tier_changes": sorted(
             TierChange.objects.values_list("member_id", "from_tier_id", "to_tier_id", "reason", "created_at")
