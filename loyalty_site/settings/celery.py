@@ -7,11 +7,16 @@ _redis_url = env.str("REDIS_URL", default="")
 
 if _redis_url:
     CELERY_BROKER_URL = _redis_url
+    # Longer than the longest chunk, so an unacknowledged chunk is not redelivered while it is
+    # still running on a live worker. CELERY_VISIBILITY_TIMEOUT (seconds) changes it; the fault
+    # tests use a short one.
+    _visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Longer than the longest chunk, so an unacknowledged chunk is not redelivered while it
-        # is still running on a live worker.
-        # CELERY_VISIBILITY_TIMEOUT (seconds) changes it; the fault tests use a short one.
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "visibility_timeout": _visibility_timeout,
+        # Workers sweep for messages a dead worker took and never acknowledged every few seconds
+        # (kombu's default sweeps about every 100 s), so they go out again soon after the timeout.
+        "unacked_restore_interval": max(1, min(10, _visibility_timeout // 4)),
+        "unacked_restore_throttle": 1,
     }
 else:
     # Embedded broker for `make run` with no server: messages are files in .run/broker.
