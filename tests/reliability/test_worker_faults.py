@@ -31,7 +31,13 @@ from members.jobs import job_run
 from members.ledger.invariants import ledger_violations
 from members.models import JobRun, LedgerEntry, TierChange
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    # The test process sends to the real broker although its own settings run tasks inline.
+    pytest.mark.filterwarnings("ignore:task_always_eager has no effect on send_task"),
+]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MEMBERS = int(os.environ.get("RELIABILITY_MEMBERS", "20000"))
