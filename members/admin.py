@@ -224,6 +224,8 @@ class MemberAdmin(admin.ModelAdmin):
                 self.log_change(request, member, "Email-verification mail resent")
         self.message_user(request, f"Mail resent to {sent} member(s).")
 
+    resend_verification_mail.logs_history = True
+
     def has_resend_mail_permission(self, request) -> bool:
         return request.user.has_perm("loyalty_site.resend_member_mail")
 
@@ -341,6 +343,8 @@ class ApiKeyAdmin(StoreScopedAdmin):
             self.log_change(request, key, "Revoked")
             revoked += 1
         self.message_user(request, f"Revoked {revoked} key(s).")
+
+    revoke.logs_history = True
 
 
 class PurchaseLineInline(ReadOnlyInline):

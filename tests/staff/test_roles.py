@@ -243,3 +243,46 @@ def test_admin_pages_of_every_app_open_for_a_program_manager(client, manager):
         for model in model_admin["models"]:
             if model.get("admin_url"):
                 assert client.get(model["admin_url"]).status_code in (200, 302), model["admin_url"]
+
+
+def test_actions_of_other_apps_admins_are_in_the_history_and_the_audit(client, manager, member):
+    """A social-share approval in the campaigns admin: the ledger gets the points, and admin
+    history and audit record who ran the action."""
+    from campaigns.models import ActionRule, Activity
+
+    rule, _ = ActionRule.objects.update_or_create(
+        kind=ActionRule.Kind.SOCIAL_SHARE, defaults={"name": "Share", "points": 40, "requires_approval": True}
+    )
+    activity = Activity.objects.create(
+        member=member, rule=rule, key="share-1", external_id="share-1", status=Activity.Status.PENDING,
+        url="https://example.org/post/1",
+    )  # fmt: skip
+    client.force_login(manager)
+
+    client.post(
+        admin_url("campaigns_activity_changelist"), {"action": "approve", "_selected_action": [activity.pk]}
+    )
+
+    assert LedgerEntry.objects.get(member=member).points == 40
+    log = LogEntry.objects.get(content_type__model="activity", object_id=str(activity.pk))
+    assert log.user == manager and log.change_message.startswith("Admin action: Approve")
+    assert AuditEvent.objects.filter(
+        action="admin_changed", actor=manager, details__model="campaigns.activity"
+    ).exists()
+    assert AuditEvent.objects.filter(action="activity_approved", actor=manager).exists()
+
+
+def test_actions_that_write_their_own_history_are_not_logged_twice(client, manager, second_manager, member):
+    from loyalty_site.services import adjustment_request
+
+    request = adjustment_request(member_id=member.pk, points=3000, reason="Goodwill", requested_by=manager)
+    client.force_login(second_manager)
+
+    client.post(
+        admin_url("loyalty_site_adjustmentrequest_changelist"),
+        {"action": "approve", "_selected_action": [request.pk]},
+    )
+
+    assert list(
+        LogEntry.objects.filter(object_id=str(request.pk)).values_list("change_message", flat=True)
+    ) == ["Approved and posted"]
