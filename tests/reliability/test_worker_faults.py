@@ -220,6 +220,7 @@ def test_jobs_killed_mid_run_end_as_one_clean_run(bench_members, tmp_path):
     snapshot_tables()
     worker = Worker(tmp_path / "worker.log")
     try:
+        started = time.monotonic()
         celery_app.send_task("members.tasks.tiers_recalculate_task", args=[as_of.isoformat()])
         celery_app.send_task("members.tasks.points_expire_task", args=[as_of.isoformat()])
 
@@ -236,10 +237,12 @@ def test_jobs_killed_mid_run_end_as_one_clean_run(bench_members, tmp_path):
         )
         killed_at = runs("expire_points").last().chunks_done
         worker.kill()
+        killed = time.monotonic()
         assert runs("expire_points").last().outcome == JobRun.Outcome.RUNNING
 
         worker = Worker(tmp_path / "worker.log")
         wait_for(jobs_done, "both jobs to finish on the new worker")
+        finished = time.monotonic()
     finally:
         worker.stop()
 
@@ -257,6 +260,12 @@ def test_jobs_killed_mid_run_end_as_one_clean_run(bench_members, tmp_path):
 
     assert state_hash() == faulty
     assert faulty[0] == MEMBERS
+    print(
+        f"\n{MEMBERS} members, {tier_run.chunks_total}+{expiry_run.chunks_total} chunks; pool process "
+        f"killed in the tier job, worker killed after {killed_at} expiry chunks; {moved} tier moves, "
+        f"{expired} expiry entries; state hash {faulty[1]} equals the clean run's; "
+        f"{killed - started:.1f} s to the kill, {finished - killed:.1f} s from the kill to the end"
+    )
     assert (TierChange.objects.count(), LedgerEntry.objects.filter(kind="expire").count()) == (moved, expired)
     assert ledger_violations() == []
 
