@@ -137,3 +137,17 @@ def test_an_unknown_referral_code_is_explained_on_the_form(client, program):
     assert response.status_code == 200
     assert "We do not know this code" in response.content.decode()
     assert not User.objects.filter(email="typo@example.org").exists()
+
+
+def test_staff_logging_in_land_on_the_staff_pages_and_members_on_the_portal(client, program):
+    verified_user("boss@example.org", is_staff=True)
+    verified_user("someone@example.org")
+    staff = client.post(
+        reverse("account_login"), {"login": "boss@example.org", "password": "a-long-test-password"}
+    )
+    assert staff["Location"] == reverse("staff:dashboard")
+    client.logout()
+    member = client.post(
+        reverse("account_login"), {"login": "someone@example.org", "password": "a-long-test-password"}
+    )
+    assert member["Location"] == reverse("portal:dashboard")
