@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -90,8 +89,8 @@ def reward_redeem(
     The confirmation mail is queued after commit unless ``notify`` is False."""
     if idempotency_key is not None and (not idempotency_key.strip() or len(idempotency_key) > 240):
         raise InvalidRequest(
-            "The idempotency key must be 1 to 200 characters.",
-            fields={"idempotency_key": ["1 to 200 characters."]},
+            "The idempotency key must be 1 to 240 characters.",
+            fields={"idempotency_key": ["1 to 240 characters."]},
         )
     now = now or timezone.now()
     try:
@@ -113,7 +112,13 @@ def reward_redeem(
     if notify and redeemed.created:
         from .tasks import redemption_confirmation_send_task
 
-        transaction.on_commit(partial(redemption_confirmation_send_task.delay, redeemed.redemption.pk))
+        # robust: the points are spent and the voucher issued whatever happens to the broker.
+        redemption_id = redeemed.redemption.pk
+
+        def send_confirmation() -> None:
+            redemption_confirmation_send_task.delay(redemption_id)
+
+        transaction.on_commit(send_confirmation, robust=True)
     return redeemed
 
 

@@ -322,3 +322,21 @@ def test_no_mail_when_asked_not_to_or_when_the_redemption_fails(
             redeem(member, "voucher-5")
 
     assert mailoutbox == []
+
+
+def test_a_broker_failure_after_commit_does_not_undo_or_fail_the_redemption(
+    member, rewards, monkeypatch, django_capture_on_commit_callbacks
+):
+    from rewards import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OSError("broker unreachable")
+
+    monkeypatch.setattr(tasks.redemption_confirmation_send_task, "delay", broker_down)
+    fund(member, 500, "p", now=NOW)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        redemption = redeem(member, "voucher-5").redemption
+
+    assert Redemption.objects.get(pk=redemption.pk).status == "issued"
+    assert balances(member) == (0, 0)

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from members.errors import InsufficientPoints, NothingToReverse
-from members.ledger.invariants import ledger_violations
 from members.jobs import expire_points
+from members.ledger.invariants import ledger_violations
 from members.ledger.services import points_credit, points_reverse
 from members.models import LedgerEntry, Program
 from rewards.errors import (
