@@ -225,7 +225,7 @@ def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
         "expiring": member_expiring_points(member),
         "recent": [(entry, entry_description(entry)) for entry in recent],
         "chart": _points_chart(member, now=now),
-        "point_value": money(member.points_available * program.point_value, program.currency),
+        "point_value": money(max(member.points_available, 0) * program.point_value, program.currency),
     }
     return render(request, "members/dashboard.html", context)
 

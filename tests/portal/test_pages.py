@@ -163,3 +163,10 @@ def test_history_ignores_a_bad_filter_instead_of_failing(member_client, portal_m
     response = member_client.get(reverse("portal:history"), {"since": "not-a-date", "kind": "nope"})
     assert response.status_code == 200
     assert "Enter a valid date." in response.content.decode()
+
+
+def test_a_negative_balance_after_a_refund_is_explained(member_client, portal_member):
+    Member.objects.filter(pk=portal_member.pk).update(points_available=-40)
+    html = member_client.get(reverse("portal:dashboard")).content.decode()
+    assert 'data-testid="points-available">-40<' in html
+    assert "the next 40 points you earn settle it" in html
