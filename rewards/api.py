@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from members.errors import MemberNotFound
 from members.models import Member
+from members.serializers import StrictCharField
 
 from . import selectors, services
 from .models import Redemption, Reward
@@ -89,9 +90,10 @@ class RedemptionSerializer(serializers.ModelSerializer):
 
 
 class RedeemRequestSerializer(serializers.Serializer):
-    member = serializers.CharField(max_length=20, help_text="The member's member_number.")
-    reward = serializers.CharField(max_length=40, help_text="The reward's code.")
-    idempotency_key = serializers.CharField(max_length=200, required=False)
+    # Strict strings: the schema states (as a pattern) that NUL characters are refused.
+    member = StrictCharField(max_length=20, help_text="The member's member_number.")
+    reward = StrictCharField(max_length=40, help_text="The reward's code.")
+    idempotency_key = StrictCharField(max_length=200, required=False)
 
 
 class RewardListView(APIView):
