@@ -8,8 +8,16 @@ from typing import Any
 
 import pytest
 import requests
+from django.core.management import call_command
 
 from members.api_keys import api_key_create, store_get_or_create
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    # The claims of scheduled jobs live in the cache: a table when no Redis is configured.
+    with django_db_blocker.unblock():
+        call_command("createcachetable", verbosity=0)
 
 
 class LiveApi:

@@ -16,7 +16,7 @@ from tests.factories import MemberFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
+def fresh_cache(db):
     cache.clear()
     yield
     cache.clear()

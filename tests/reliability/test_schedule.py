@@ -13,7 +13,7 @@ from tests.factories import MemberFactory
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
+def fresh_cache(db):
     cache.clear()
     yield
     cache.clear()

@@ -28,7 +28,7 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
+def _fresh_cache(db):
     # Rate-limit counters must not leak between tests (Redis keeps them across runs).
     cache.clear()
     yield
