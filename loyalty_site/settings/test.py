@@ -8,3 +8,8 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 API_THROTTLE_RATE = "off"
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+
+if not REDIS_URL:  # noqa: F405
+    # Without Redis the site keeps its cache in the database; tests use one in memory instead,
+    # so clearing it (rate limits) needs no database access and no cache table.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
