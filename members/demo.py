@@ -33,7 +33,7 @@ def seed_program() -> None:
         )
 
 
-def _login(email: str, password: str, **extra) -> User:
+def demo_login(email: str, password: str, **extra) -> User:
     user = User.objects.filter(email=email).first()
     if user is None:
         user = User.objects.create_user(email, password, **extra)
@@ -46,9 +46,8 @@ def _login(email: str, password: str, **extra) -> User:
 @transaction.atomic
 def _members() -> Member:
     bronze = Tier.objects.get(code="bronze")
-    staff = _login(*STAFF_LOGIN, is_staff=True, is_superuser=True, first_name="Sam", last_name="Staff")
-    del staff
-    member_user = _login(*MEMBER_LOGIN, first_name="Maya", last_name="Member")
+    demo_login(*STAFF_LOGIN, is_staff=True, is_superuser=True, first_name="Sam", last_name="Staff")
+    member_user = demo_login(*MEMBER_LOGIN, first_name="Maya", last_name="Member")
     member, _ = Member.objects.get_or_create(
         email=MEMBER_LOGIN[0],
         defaults={"first_name": "Maya", "last_name": "Member", "user": member_user, "tier": bronze},

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from members.models import ApiKey, LedgerEntry, Member, Store, Tier
+from members.models import ApiKey, LedgerEntry, Member, Store, Tier, User
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,6 +45,11 @@ def test_seed_demo_is_idempotent(db):
     assert (Member.objects.count(), LedgerEntry.objects.count(), Tier.objects.count()) == counts
     assert "member@example.com" in out.getvalue()
     call_command("check_ledger", stdout=StringIO())
+    roles = {
+        user.email: {group.name for group in user.groups.all()}
+        for user in User.objects.filter(email__in=["support@example.com", "manager@example.com"])
+    }
+    assert roles == {"support@example.com": {"Support agent"}, "manager@example.com": {"Store manager"}}
 
 
 def test_seed_demo_program_only_has_the_contract_tiers_and_no_members(db):

@@ -10,7 +10,7 @@ from importlib.util import find_spec
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-DEMO_MODULES = ["members.demo", "rewards.demo", "campaigns.demo"]
+DEMO_MODULES = ["members.demo", "rewards.demo", "campaigns.demo", "loyalty_site.demo"]
 
 
 class Command(BaseCommand):
