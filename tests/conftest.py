@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, connections
 
 from tests import factories
@@ -46,6 +47,15 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "postgres: needs PostgreSQL (row locks, real concurrency)")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit and throttle counters never leak from one test into another (the test
+    settings keep the cache in memory, or in Redis when REDIS_URL is set)."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
-from django.core.management import call_command
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -23,23 +21,6 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        call_command("createcachetable", verbosity=0)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache(django_db_blocker):
-    # Rate-limit counters must not leak between tests (Redis keeps them across runs; without
-    # Redis the cache is a database table, hence the unblocking).
-    with django_db_blocker.unblock():
-        cache.clear()
-    yield
-    with django_db_blocker.unblock():
-        cache.clear()
 
 
 @pytest.fixture(scope="session")

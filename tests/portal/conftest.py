@@ -1,5 +1,5 @@
 """Fixtures of the member portal: a verified login with its member, a history of a chosen
-length, and the cache table allauth's rate limits need when no Redis is configured."""
+length."""
 
 from __future__ import annotations
 
@@ -8,30 +8,11 @@ from decimal import Decimal
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.core.cache import cache
-from django.core.management import call_command
 from django.utils import timezone
 
 from members.ledger.services import points_credit, points_debit
 from members.models import LedgerEntry, Member, Purchase
 from tests import factories
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        call_command("createcachetable", verbosity=0)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache(django_db_blocker):
-    # Rate-limit counters must not leak between tests (Redis keeps them across runs; without
-    # Redis the cache is a database table, hence the unblocking).
-    with django_db_blocker.unblock():
-        cache.clear()
-    yield
-    with django_db_blocker.unblock():
-        cache.clear()
 
 
 def verified_user(email: str, **extra):
