@@ -154,6 +154,7 @@ def _candidates(name: str, victim: Victim) -> list[str]:
         "member_number": [m.member_number],
         "external_id": [victim.purchase_external_id],
         "app_label": ["members"],
+        "object_id": [str(m.pk)],
         "uidb36": ["1"],
         "key": ["1-set-password"],
     }
