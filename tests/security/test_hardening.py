@@ -198,3 +198,12 @@ def test_sessions_and_csrf_cookies_are_http_only_or_secure_in_production():
     )
     assert out.stdout.split() == ["True"] * 5
     assert settings.MIDDLEWARE.index("loyalty_site.security.ContentSecurityPolicyMiddleware") == 1
+
+
+def test_only_the_swagger_page_gets_the_wider_policy(client, db):
+    from loyalty_site.security import DOCS_POLICY
+
+    assert client.get("/api/v1/docs/")["Content-Security-Policy"] == DOCS_POLICY
+    assert client.get("/api/v1/schema/")["Content-Security-Policy"] == POLICY
+    assert client.get("/")["Content-Security-Policy"] == POLICY
+    assert "unsafe-inline" not in directives(POLICY)["script-src"]
