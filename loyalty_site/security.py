@@ -6,8 +6,8 @@ script and no event-handler attribute: scripts are ``'self'`` with no ``'unsafe-
 injected ``<script>`` or ``onerror=`` never runs. ``<style>`` elements are refused too. Templates
 still set a few ``style="..."`` attributes (a progress bar's width, spacing), which
 ``style-src-attr`` allows: an attribute can only restyle its own element, and with images and
-connections limited to this site it cannot send anything anywhere. The API's Swagger page loads
-Swagger UI from its CDN with an inline start-up script: it alone gets a wider policy.
+connections limited to this site it cannot send anything anywhere. The API's Swagger page
+(served from static/, no CDN) carries one small ``<style>`` element: it alone may.
 """
 
 from __future__ import annotations
@@ -33,14 +33,13 @@ POLICY = "; ".join(
     ]
 )
 
-SWAGGER_CDN = "https://cdn.jsdelivr.net"
-# Swagger UI: its bundle from the CDN, its start-up script and a small <style> inline.
+# Swagger UI: every file from this site; its template has a small <style> element.
 DOCS_POLICY = "; ".join(
     [
         "default-src 'self'",
-        f"script-src 'self' {SWAGGER_CDN} 'unsafe-inline'",
-        f"style-src 'self' {SWAGGER_CDN} 'unsafe-inline'",
-        f"img-src 'self' data: {SWAGGER_CDN}",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",

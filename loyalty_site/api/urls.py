@@ -1,7 +1,7 @@
 """``/api/v1/``: each app contributes the ``urlpatterns`` of its ``api`` module."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from .views import UnknownEndpoint
 
@@ -16,7 +16,8 @@ v1 = [
     ),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(
+        # The split view serves its start-up script from a URL: no inline script on the page.
+        SpectacularSwaggerSplitView.as_view(
             url_name="api-schema", authentication_classes=[], permission_classes=[]
         ),
         name="api-docs",
