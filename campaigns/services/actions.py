@@ -3,7 +3,6 @@ approve), event attendance. Each rule has a limit per member and period."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -21,6 +20,7 @@ from members.models import LedgerEntry, Member, Store, User
 
 from ..errors import ActivityLimitReached, ActivityNotPending, DuplicateExternalId, UnknownActivity
 from ..models import ActionRule, Activity
+from .purchases import payload_digest
 
 Kind = LedgerEntry.Kind
 Source = LedgerEntry.Source
@@ -99,7 +99,7 @@ def activity_submit(
         raise UnknownActivity(fields={"type": [f"One of {', '.join(SUBMITTABLE)}."]})
     member_number = member.member_number if isinstance(member, Member) else str(member)
     key = f"{store.pk if store else 'portal'}:{external_id}"
-    digest = hashlib.sha256(f"{member_number}|{kind}|{url}".encode()).hexdigest()
+    digest = payload_digest({"member": member_number, "type": kind, "url": url})
 
     def replay() -> ActivityOutcome | None:
         existing = Activity.objects.filter(key=key).first()

@@ -52,7 +52,9 @@ class RefundOutcome:
     created: bool
 
 
-def _digest(payload: dict[str, Any]) -> str:
+def payload_digest(payload: dict[str, Any]) -> str:
+    """What a request carried, as a digest: a replay under the same key with another digest is a
+    conflict (purchases, refunds and activities all compare them)."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -188,7 +190,7 @@ def purchase_record(
         raise InvalidRequest(fields={"purchased_at": ["Out of range."]}) from None
     line_inputs = _lines(lines, amount)
     currency = (currency or "").strip().upper()
-    digest = _digest(
+    digest = payload_digest(
         {
             "member": member_number,
             "amount": str(amount),
@@ -402,7 +404,7 @@ def refund_record(
     purchase = Purchase.objects.filter(store=store, external_id=purchase_external_id).first()
     if purchase is None:
         raise PurchaseNotFound()
-    digest = _digest({"purchase": purchase.pk, "amount": str(amount)})
+    digest = payload_digest({"purchase": purchase.pk, "amount": str(amount)})
     with transaction.atomic():
         if replay := _replay_refund(store, external_id, digest):
             return replay
