@@ -11,20 +11,12 @@ from decimal import Decimal
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.cache import cache
-from django.core.management import call_command
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from members.ledger.services import points_credit
 from members.models import LedgerEntry, Member, Purchase
 from tests import factories
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    # allauth's rate limits need the cache table when no Redis is configured.
-    with django_db_blocker.unblock():
-        call_command("createcachetable", verbosity=0)
 
 
 @pytest.fixture(autouse=True)
