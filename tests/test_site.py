@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from members.models import ApiKey, LedgerEntry, Member, Store, Tier, User
+from members.models import ApiKey, JobRun, LedgerEntry, Member, Store, Tier, User
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +44,8 @@ def test_seed_demo_is_idempotent(db):
     call_command("seed_demo", stdout=out)
     assert (Member.objects.count(), LedgerEntry.objects.count(), Tier.objects.count()) == counts
     assert "member@example.com" in out.getvalue()
-    call_command("check_ledger", stdout=StringIO())
+    assert "Ledger check: Every invariant holds." in out.getvalue()
+    assert JobRun.objects.filter(name="check_ledger", outcome=JobRun.Outcome.SUCCEEDED).count() == 2
     roles = {
         user.email: {group.name for group in user.groups.all()}
         for user in User.objects.filter(email__in=["support@example.com", "manager@example.com"])
@@ -83,6 +84,8 @@ def test_check_ledger_exits_non_zero_naming_the_member(member):
     with pytest.raises(CommandError):
         call_command("check_ledger", stdout=StringIO(), stderr=err)
     assert member.member_number in err.getvalue()
+    run = JobRun.objects.get(name="check_ledger")
+    assert run.outcome == JobRun.Outcome.FAILED and member.member_number in run.detail
 
 
 def test_api_without_a_key_answers_401_in_the_envelope(client, db):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .base import ChunkResult, Counts, member_id_ranges
-from .ledger_check import ledger_check_run
+from .ledger_check import ledger_check_record, ledger_check_run
 from .reminders import ReminderResult
 from .runner import JOBS, job_chunk_run, job_fail, job_run, job_start
 from .tiers import TierResult, tier_moves_preview
@@ -34,6 +34,7 @@ __all__ = [
     "job_fail",
     "job_run",
     "job_start",
+    "ledger_check_record",
     "ledger_check_run",
     "member_id_ranges",
     "release_pending_points",

@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from loyalty_site.staff.roles import PROGRAM_MANAGER
+from members.jobs import ledger_check_run
 from members.models import Tier
 from tests import factories
 from tests.e2e.conftest import shoot
@@ -34,6 +35,7 @@ def staff_page(new_context, live_server, program) -> Page:
           "url": live_server.url}]
     )  # fmt: skip
     build_busy_program(now=timezone.now())
+    ledger_check_run(notify=False)
     return context.new_page()
 
 

@@ -1,10 +1,13 @@
 """/staff/: who may see it, what it shows, the CSV downloads and a fixed number of queries."""
 
 import re
+from io import StringIO
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -50,12 +53,30 @@ def test_a_program_manager_sees_the_figures(client, manager):
     html = response.content.decode()
     assert "Program figures" in html
     assert html.count("<svg") == 3
-    assert "the ledger check passed" in html and "checked live" in html
+    assert "no ledger check recorded yet" in html
     figures = response.context["figures"]
     assert (figures.membership.members, figures.liability.points_available) == (3, 36)
     assert "0.36" in html  # 36 points x 0.01
     # Charts are inline SVG: nothing is fetched from another host.
     assert not re.findall(r'(?:src|href)="(?:https?:)?//', html)
+
+
+def test_the_figures_report_the_latest_recorded_ledger_check(client, manager):
+    add_members(2)
+    client.force_login(manager)
+    call_command("check_ledger", stdout=StringIO())
+
+    html = client.get(URL).content.decode()
+
+    assert "the ledger check passed" in html and "last recorded" in html
+    member = Member.objects.first()
+    Member.objects.filter(pk=member.pk).update(points_available=999)  # break the balance invariant
+    with pytest.raises(CommandError):
+        call_command("check_ledger", stdout=StringIO(), stderr=StringIO())
+
+    html = client.get(URL).content.decode()
+
+    assert re.search(r"the ledger check FAILED with \d+ violation", html)
 
 
 def test_each_table_downloads_as_csv(client, manager):

@@ -130,9 +130,10 @@ def test_top_rewards_count_what_was_not_cancelled(known):
     ]
 
 
-def test_reconciliation_prefers_the_recorded_ledger_check(known):
-    live = reports.reconciliation(as_of=AS_OF)
-    assert (live.passed, live.source, live.violations) == (True, "live", 0)
+def test_reconciliation_reports_the_latest_recorded_ledger_check(known, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1):
+        unchecked = reports.reconciliation()
+    assert (unchecked.passed, unchecked.checked_at) == (None, None)
 
     JobRun.objects.create(
         name="check_ledger",
@@ -142,7 +143,7 @@ def test_reconciliation_prefers_the_recorded_ledger_check(known):
         outcome=JobRun.Outcome.FAILED,
         detail="2 violation(s) for 1 member(s):\nmember 1 [balances]: ...",
     )
-    recorded = reports.reconciliation(as_of=AS_OF)
+    recorded = reports.reconciliation()
 
-    assert (recorded.passed, recorded.source, recorded.violations) == (False, "recorded", 2)
+    assert (recorded.passed, recorded.checked_at, recorded.violations) == (False, AS_OF, 2)
     assert recorded.detail == "2 violation(s) for 1 member(s):"
