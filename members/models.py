@@ -548,6 +548,23 @@ class JobRun(models.Model):
         return int(100 * self.chunks_done / self.chunks_total)
 
 
+class JobChunk(models.Model):
+    """A chunk of a run that committed. Written in the chunk's own transaction before its work,
+    so a chunk delivered twice (a worker lost after the commit, before the acknowledgement)
+    finds its row, is neither run nor counted again, and the run's progress stays true."""
+
+    run = models.ForeignKey(JobRun, on_delete=models.CASCADE, related_name="chunks")
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "first_id"], name="jobchunk_once_per_run")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.first_id}-{self.last_id}"
+
+
 class ExpiryReminder(models.Model):
     """A reminder that points expire on a date: at most one per member and date, so a member
     is never told twice about the same expiry."""

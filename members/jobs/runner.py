@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from ..models import JobRun
-from .base import ChunkResult, Counts, member_id_ranges
+from .base import ChunkResult, Counts, db_datetime, member_id_ranges
 from .points import expire_lots_chunk, release_pending_chunk
 from .reminders import ReminderResult, expiry_reminders_chunk
 from .tiers import TierResult, tiers_recalculate_chunk
@@ -62,11 +62,27 @@ def job_start(
     return run, ranges
 
 
+def _chunk_claim(*, run_id: int, first_id: int, last_id: int) -> bool:
+    """Mark a chunk of a run as done, inside the chunk's transaction; False when an earlier
+    delivery of the same chunk already committed. A delivery running at the same moment waits
+    on the unique index and then finds the first one's row."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO members_jobchunk (run_id, first_id, last_id, created_at) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (run_id, first_id) DO NOTHING",
+            [run_id, first_id, last_id, db_datetime(timezone.now())],
+        )
+        return cursor.rowcount == 1
+
+
 def job_chunk_run(
     *, run_id: int, name: str, as_of: datetime, first_id: int, last_id: int, notify: bool = True
 ) -> Counts:
-    """Run one chunk of a recorded run and count it; the chunk that completes the run closes it."""
+    """Run one chunk of a recorded run and count it; the chunk that completes the run closes it.
+    A chunk already committed for this run is skipped, so a redelivery counts nothing twice."""
     with transaction.atomic():
+        if not _chunk_claim(run_id=run_id, first_id=first_id, last_id=last_id):
+            return JOBS[name].empty
         result = JOBS[name].chunk(as_of=as_of, first_id=first_id, last_id=last_id, notify=notify)
         JobRun.objects.filter(pk=run_id).update(
             chunks_done=F("chunks_done") + 1, rows_changed=F("rows_changed") + result.rows_changed

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from members import tasks
+from members.jobs import TierResult, job_chunk_run, job_start
 from members.models import JobRun, LedgerEntry, Member, TierChange
 from tests import factories
 
@@ -46,6 +47,28 @@ def test_the_tier_task_fans_out_as_a_group_of_chunks(program, settings, django_c
     assert run.outcome == JobRun.Outcome.SUCCEEDED
     assert set(Member.objects.values_list("tier", flat=True)) == {tier("gold").pk}
     assert TierChange.objects.filter(reason="catch_up").count() == 5
+
+
+def test_a_chunk_delivered_twice_is_run_and_counted_once(program):
+    # What a worker lost after the commit and before the acknowledgement leads to.
+    members = [make_member(program, held_days=50) for _ in range(4)]
+    for member in members:
+        buy(member, "1700")
+    run, ranges = job_start(name="recalculate_tiers", as_of=NOW, chunk_size=2)
+    first, last = ranges[0]
+    chunk = {"run_id": run.pk, "name": "recalculate_tiers", "as_of": NOW, "first_id": first, "last_id": last}
+
+    once = job_chunk_run(**chunk, notify=False)
+    again = job_chunk_run(**chunk, notify=False)
+
+    run.refresh_from_db()
+    assert (once.up, again) == (2, TierResult())
+    assert (run.chunks_done, run.rows_changed, run.outcome) == (1, 2, JobRun.Outcome.RUNNING)
+    assert list(run.chunks.values_list("first_id", "last_id")) == [(first, last)]
+
+    job_chunk_run(**chunk | {"first_id": ranges[1][0], "last_id": ranges[1][1]}, notify=False)
+    run.refresh_from_db()
+    assert (run.chunks_done, run.rows_changed, run.outcome) == (2, 4, JobRun.Outcome.SUCCEEDED)
 
 
 def test_a_failing_chunk_marks_the_run_failed(program, settings, monkeypatch):
