@@ -40,12 +40,15 @@ class SignupForm(forms.Form):
         return code
 
     def signup(self, request: HttpRequest, user: User) -> None:
-        """Keep the referral code until the email address is verified and the member enrolled."""
-        code = self.cleaned_data.get("referral_code") or request.session.get(REFERRAL_SESSION_KEY, "")
+        """Keep the referral code with the new login until its email address is verified and
+        the member enrolled."""
+        # The field starts with the code of the link (see AccountAdapter): a member who cleared
+        # it was not referred; a post without the field keeps the link's code.
+        linked = request.session.pop(REFERRAL_SESSION_KEY, "")
+        code = self.cleaned_data.get("referral_code") if "referral_code" in self.data else linked
         if code:
-            request.session[REFERRAL_SESSION_KEY] = code
-        else:
-            request.session.pop(REFERRAL_SESSION_KEY, None)
+            user.signup_referral_code = code
+            user.save(update_fields=["signup_referral_code"])
 
 
 class ProfileForm(forms.ModelForm):

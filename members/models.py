@@ -64,6 +64,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # The friend's code the sign-up carried, kept with the login (not the browser session) so
+    # the referral counts whichever browser the address is verified in.
+    signup_referral_code = models.CharField(max_length=12, blank=True)
 
     objects = UserManager()
 

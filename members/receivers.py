@@ -8,7 +8,6 @@ from allauth.account.signals import email_changed, email_confirmed
 from django.dispatch import receiver
 
 from .errors import LoyaltyError
-from .forms import REFERRAL_SESSION_KEY
 from .services import member_claim_for_user, member_email_change
 
 logger = logging.getLogger(__name__)
@@ -21,10 +20,8 @@ def claim_member_on_email_confirmed(sender, request, email_address, **kwargs) ->
     user = email_address.user
     if user.is_staff or email_address.email.lower() != user.email.lower():
         return
-    session = getattr(request, "session", None)
-    referral_code = session.pop(REFERRAL_SESSION_KEY, None) if session is not None else None
     try:
-        member_claim_for_user(user=user, referral_code=referral_code)
+        member_claim_for_user(user=user, referral_code=user.signup_referral_code or None)
     except LoyaltyError:
         # The portal explains a login without a member; the verification itself stands.
         logger.warning("could not claim a member for user %s", user.pk, exc_info=True)

@@ -24,7 +24,7 @@ from django_tables2 import RequestConfig
 
 from .errors import LoyaltyError
 from .filters import LedgerFilter
-from .forms import REFERRAL_SESSION_KEY, ProfileForm
+from .forms import ProfileForm
 from .models import LedgerEntry, Member, Program
 from .selectors import (
     member_expiring_points,
@@ -79,8 +79,7 @@ def join(request: HttpRequest) -> HttpResponse:
     if request.user.is_staff or not verified:
         return no_member(request)
     try:
-        referral_code = request.session.pop(REFERRAL_SESSION_KEY, None)
-        member_claim_for_user(user=request.user, referral_code=referral_code)
+        member_claim_for_user(user=request.user, referral_code=request.user.signup_referral_code or None)
     except LoyaltyError as error:
         messages.error(request, error.message)
         return redirect("portal:dashboard")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from members.models import AuditEvent, Member, User
@@ -63,6 +64,26 @@ def test_signup_with_a_new_email_enrols_a_member_with_the_referral_of_the_link(c
     assert member.referred_by == referrer
     assert (member.first_name, member.last_name) == ("Nia", "Ng")
     assert member.user.email == "newbie@example.org"
+
+
+def test_the_referral_counts_when_the_address_is_verified_in_another_browser(client, program):
+    referrer = member_enroll(email="host@example.org", first_name="Hal", channel="api")
+    client.get(reverse("account_signup"), {"ref": referrer.referral_code})
+    _signup(client, "phone@example.org", referral_code=referrer.referral_code)
+    assert User.objects.get(email="phone@example.org").signup_referral_code == referrer.referral_code
+
+    Client().post(_confirmation_link("phone@example.org"))  # the mail opened on another device
+
+    assert Member.objects.get(email="phone@example.org").referred_by == referrer
+
+
+def test_a_cleared_referral_field_means_no_referral(client, program):
+    referrer = member_enroll(email="link@example.org", first_name="Lin", channel="api")
+    client.get(reverse("account_signup"), {"ref": referrer.referral_code})
+    _signup(client, "declined@example.org", referral_code="")
+    client.post(_confirmation_link("declined@example.org"))
+
+    assert Member.objects.get(email="declined@example.org").referred_by is None
 
 
 def test_a_referral_code_typed_on_the_form_counts_and_a_self_referral_does_not(client, program):
