@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from celery import current_task, group, shared_task
+from celery import group, shared_task
 from django.conf import settings
-from django.core.cache import cache
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from .jobs import job_chunk_run, job_fail, job_run, job_start, ledger_check_run
 from .jobs.notify import expiry_reminders_notify, ledger_check_failed_notify, tier_changes_notify
+from .schedule import DAILY, HOURLY, first_this_period
 
 CHUNK_TASK_OPTIONS = {"acks_late": True, "soft_time_limit": 20 * 60, "time_limit": 25 * 60}
 
@@ -25,34 +24,21 @@ def _as_of(value: str | None) -> datetime | None:
     return parse_datetime(value) if value else None
 
 
-# How often the beat schedule runs each job. Two beat processes (a second one started by
-# mistake, or two hosts during a deploy) each send the job's message, marked ``scheduled``;
-# only one of them runs per period. A run by hand or as of a given date always runs.
+# How often the beat schedule runs each job (see ``members.schedule``).
 PERIODS = {
-    "recalculate_tiers": "%Y-%m-%d",
-    "expire_points": "%Y-%m-%d",
-    "release_pending_points": "%Y-%m-%dT%H",
-    "send_expiry_reminders": "%Y-%m-%d",
-    "check_ledger": "%Y-%m-%d",
+    "recalculate_tiers": DAILY,
+    "expire_points": DAILY,
+    "release_pending_points": HOURLY,
+    "send_expiry_reminders": DAILY,
+    "check_ledger": DAILY,
 }
-
-
-def _first_this_period(name: str) -> bool:
-    """Whether this message is the one that runs scheduled job ``name`` this period: the first
-    message to claim the period (an atomic add in the shared cache) is; another beat's message
-    for the same period is not; the same message redelivered after its worker died still is."""
-    message_id = current_task.request.id if current_task else None
-    key = f"loyalty:job-period:{name}:{timezone.now().strftime(PERIODS[name])}"
-    if cache.add(key, message_id, timeout=2 * 24 * 3600):
-        return True
-    return message_id is not None and cache.get(key) == message_id
 
 
 def _dispatch(name: str, as_of: str | None, scheduled: bool = False) -> int:
     """Run job ``name``: fanned out as a group when it has more than one chunk and fan-out is
     on (``LOYALTY_JOB_FAN_OUT``, default on), inline otherwise. Returns the run's id, or 0 when
     the beat's message for this period was already run."""
-    if scheduled and not _first_this_period(name):
+    if scheduled and not first_this_period(name, PERIODS[name]):
         return 0
     if not getattr(settings, "LOYALTY_JOB_FAN_OUT", True):
         return job_run(name=name, as_of=_as_of(as_of))[0].pk
@@ -97,7 +83,7 @@ def expiry_reminders_send_task(as_of: str | None = None, scheduled: bool = False
 
 @shared_task(name="members.tasks.ledger_check_task", acks_late=True)
 def ledger_check_task(scheduled: bool = False) -> str:
-    if scheduled and not _first_this_period("check_ledger"):
+    if scheduled and not first_this_period("check_ledger", PERIODS["check_ledger"]):
         return "skipped"
     return ledger_check_run().outcome
 

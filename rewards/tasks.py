@@ -5,11 +5,15 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils.dateparse import parse_datetime
 
+from members.schedule import DAILY, first_this_period
+
 from . import mail, services
 
 
 @shared_task(name="rewards.tasks.vouchers_expire_task", acks_late=True)
-def vouchers_expire_task(as_of: str | None = None) -> dict[str, int]:
+def vouchers_expire_task(as_of: str | None = None, scheduled: bool = False) -> dict[str, int] | None:
+    if scheduled and not first_this_period("expire_vouchers", DAILY):
+        return None
     result = services.vouchers_expire(as_of=parse_datetime(as_of) if as_of else None)
     return {
         "vouchers": result.vouchers,

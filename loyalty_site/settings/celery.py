@@ -47,7 +47,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 from celery.schedules import crontab  # noqa: E402
 
 # The one schedule. Each task is a thin wrapper over a service; see DESIGN.md, "Jobs".
-# ``scheduled`` messages of the core's jobs run once per period however many beats send them.
+# ``scheduled`` messages run once per period however many beats send them (members.schedule).
 SCHEDULED = {"scheduled": True}
 CELERY_BEAT_SCHEDULE = {
     "recalculate-tiers": {
@@ -75,10 +75,19 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": SCHEDULED,
         "schedule": crontab(hour=4, minute=0),
     },
-    "settle-campaigns": {"task": "campaigns.tasks.campaigns_settle_task", "schedule": crontab(minute=15)},
+    "settle-campaigns": {
+        "task": "campaigns.tasks.campaigns_settle_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(minute=15),
+    },
     "birthday-bonuses": {
         "task": "campaigns.tasks.birthday_bonuses_award_task",
+        "kwargs": SCHEDULED,
         "schedule": crontab(hour=6, minute=0),
     },
-    "expire-vouchers": {"task": "rewards.tasks.vouchers_expire_task", "schedule": crontab(hour=3, minute=0)},
+    "expire-vouchers": {
+        "task": "rewards.tasks.vouchers_expire_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(hour=3, minute=0),
+    },
 }

@@ -15,13 +15,6 @@ from members.models import JobRun, LedgerEntry, Member
 from tests.factories import MemberFactory, UserFactory
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache(db):
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def manager(program):
     from django.contrib.auth.models import Group

@@ -4,19 +4,14 @@ period. A message redelivered after its worker died runs again; a run by hand al
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
+from campaigns import services as campaign_services
+from campaigns import tasks as campaign_tasks
 from loyalty_site.celery import app
 from members import tasks
 from members.models import JobRun
+from rewards import tasks as reward_tasks
 from tests.factories import MemberFactory
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(db):
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def beat_message(task, task_id: str, **kwargs):
@@ -28,13 +23,24 @@ def beat_message(task, task_id: str, **kwargs):
     )
 
 
-def test_every_core_job_in_the_schedule_is_sent_as_scheduled():
-    core = {
-        e["task"]: e.get("kwargs")
-        for e in app.conf.beat_schedule.values()
-        if e["task"].startswith("members.")
-    }
-    assert core and all(kwargs == {"scheduled": True} for kwargs in core.values())
+def test_every_job_in_the_schedule_is_sent_as_scheduled():
+    sent = {e["task"]: e.get("kwargs") for e in app.conf.beat_schedule.values()}
+    assert len(sent) == 8 and all(kwargs == {"scheduled": True} for kwargs in sent.values())
+
+
+def test_two_beats_run_the_campaign_and_voucher_jobs_once(program, monkeypatch):
+    birthday_runs = []
+    monkeypatch.setattr(campaign_services, "birthday_bonuses_award", lambda on: birthday_runs.append(on) or 0)
+    assert beat_message(campaign_tasks.campaigns_settle_task, "a-settle") is not None
+    assert beat_message(campaign_tasks.campaigns_settle_task, "b-settle") is None
+    beat_message(campaign_tasks.birthday_bonuses_award_task, "a-birthdays")
+    beat_message(campaign_tasks.birthday_bonuses_award_task, "b-birthdays")
+    assert len(birthday_runs) == 1
+    assert beat_message(reward_tasks.vouchers_expire_task, "a-vouchers") is not None
+    assert beat_message(reward_tasks.vouchers_expire_task, "b-vouchers") is None
+    # Run by hand, they always run.
+    assert campaign_tasks.campaigns_settle_task.delay().get() is not None
+    assert reward_tasks.vouchers_expire_task.delay().get() is not None
 
 
 def test_two_beats_sending_the_tier_job_run_it_once(program):
