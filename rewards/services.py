@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from members.audit import audit_record
 from members.errors import IdempotencyConflict, InsufficientPoints, InvalidRequest, MemberInactive
-from members.jobs import member_id_ranges
+from members.jobs import Counts, job_run
 from members.ledger.services import points_debit, points_restore
 from members.locks import lock_member
 from members.models import LedgerEntry, Member, Program, Store, User
@@ -62,10 +62,10 @@ class Redeemed:
 
 
 @dataclass(frozen=True)
-class VoucherExpiry:
-    vouchers: int
-    points_returned: int
-    points_forfeited: int
+class VoucherExpiry(Counts):
+    vouchers: int = 0
+    points_returned: int = 0
+    points_forfeited: int = 0
 
 
 def restore_key(redemption_id: int) -> str:
@@ -327,28 +327,19 @@ def _mark_used(
 
 def vouchers_expire(*, as_of: datetime | None = None) -> VoucherExpiry:
     """The daily job: every issued voucher whose expiry has passed by ``as_of`` expires, and
-    the program's policy decides whether its points come back. Chunked by member id range;
-    each chunk is one transaction and only touches vouchers still issued, so a rerun (or a run
-    after a crash) changes nothing that was done."""
-    as_of = as_of or timezone.now()
+    the program's policy decides whether its points come back. Run as the ``expire_vouchers``
+    job: chunked by member id range, a ``JobRun`` per run; each chunk is one transaction and
+    only touches vouchers still issued, so a rerun (or a run after a crash) changes nothing
+    that was done."""
+    run, result = job_run(name="expire_vouchers", as_of=as_of)
+    logger.info("vouchers_expire as of %s: %s", run.as_of.isoformat(), result.as_text())
+    return result
+
+
+def vouchers_expire_chunk(
+    *, as_of: datetime, first_id: int, last_id: int, notify: bool = True, **_
+) -> VoucherExpiry:
     refund = Program.load().expired_voucher_policy == Program.ExpiredVoucherPolicy.REFUND
-    vouchers = returned = forfeited = 0
-    for first_id, last_id in member_id_ranges():
-        result = vouchers_expire_chunk(as_of=as_of, first_id=first_id, last_id=last_id, refund=refund)
-        vouchers += result.vouchers
-        returned += result.points_returned
-        forfeited += result.points_forfeited
-    logger.info(
-        "vouchers_expire as of %s: %d vouchers, %d points returned, %d forfeited",
-        as_of.isoformat(),
-        vouchers,
-        returned,
-        forfeited,
-    )
-    return VoucherExpiry(vouchers, returned, forfeited)
-
-
-def vouchers_expire_chunk(*, as_of: datetime, first_id: int, last_id: int, refund: bool) -> VoucherExpiry:
     with transaction.atomic():
         due = Redemption.objects.filter(
             status=Status.ISSUED, expires_at__lte=as_of, member_id__gte=first_id, member_id__lte=last_id

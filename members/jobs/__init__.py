@@ -19,11 +19,12 @@ from datetime import datetime
 from .base import ChunkResult, Counts, member_id_ranges
 from .ledger_check import ledger_check_record, ledger_check_run
 from .reminders import ReminderResult
-from .runner import JOBS, job_chunk_run, job_fail, job_run, job_start
+from .runner import JOBS, Job, job_chunk_run, job_fail, job_register, job_run, job_start
 from .tiers import TierResult, tier_moves_preview
 
 __all__ = [
     "JOBS",
+    "Job",
     "ChunkResult",
     "Counts",
     "ReminderResult",
@@ -32,6 +33,7 @@ __all__ = [
     "expiry_reminders_send",
     "job_chunk_run",
     "job_fail",
+    "job_register",
     "job_run",
     "job_start",
     "ledger_check_record",

@@ -41,6 +41,12 @@ JOBS: dict[str, Job] = {
 }
 
 
+def job_register(job: Job) -> None:
+    """Add another app's chunked job (from its ``AppConfig.ready``), so it runs, records its
+    ``JobRun`` and counts its chunks like the core's."""
+    JOBS[job.name] = job
+
+
 def job_start(
     *,
     name: str,

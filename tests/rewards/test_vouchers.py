@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from members.models import AuditEvent, LedgerEntry, LotAllocation, PointLot, Program
+from members.models import AuditEvent, JobRun, LedgerEntry, LotAllocation, PointLot, Program
 from rewards.errors import RedemptionNotFound, VoucherCancelled, VoucherExpired, VoucherNotFound, VoucherUsed
 from rewards.models import Redemption, Reward
 from rewards.services import (
@@ -108,6 +108,10 @@ def test_expiry_under_the_refund_policy_returns_points_to_their_lots_once(member
     assert again.vouchers == 0
     assert ledger_rows() == rows
     assert balances(member) == (200, 0)
+    # Each run is recorded like the core's jobs, for staff in admin.
+    runs = JobRun.objects.filter(name="expire_vouchers").order_by("pk")
+    assert [(r.outcome, r.rows_changed) for r in runs] == [("succeeded", 1), ("succeeded", 0)]
+    assert runs[0].detail == "vouchers 1, points returned 150, points forfeited 0"
 
 
 def test_expiry_under_the_forfeit_policy_keeps_the_points_spent(member, rewards):
