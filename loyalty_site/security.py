@@ -3,11 +3,10 @@ response, and allauth's rate limits on the Django admin's own login form.
 
 The pages load their scripts, style sheets and images from this site only, and run no inline
 script and no event-handler attribute: scripts are ``'self'`` with no ``'unsafe-inline'``, so an
-injected ``<script>`` or ``onerror=`` never runs. ``<style>`` elements are refused too. Templates
-still set a few ``style="..."`` attributes (a progress bar's width, spacing), which
-``style-src-attr`` allows: an attribute can only restyle its own element, and with images and
-connections limited to this site it cannot send anything anywhere. The API's Swagger page
-(served from static/, no CDN) carries one small ``<style>`` element: it alone may.
+injected ``<script>`` or ``onerror=`` never runs. Styles come from the site's style sheets
+only: ``<style>`` elements and ``style="..."`` attributes are refused, so the templates use
+classes (and a native ``<progress>`` for progress bars). The API's Swagger page (served from
+static/, no CDN) carries one small ``<style>`` element: it alone may.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "style-src-attr 'unsafe-inline'",
         "img-src 'self' data:",
         "font-src 'self'",
         "connect-src 'self'",

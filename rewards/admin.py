@@ -64,7 +64,7 @@ class RewardAdmin(admin.ModelAdmin):
     def image_preview(self, reward: Reward) -> str:
         if not reward.image:
             return "-"
-        return format_html('<img src="{}" alt="" style="max-height:120px">', reward.image_url)
+        return format_html('<img src="{}" alt="" height="120">', reward.image_url)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # A redeemed reward is history; withdraw it with "active" instead.

@@ -87,6 +87,12 @@ def test_a_refused_redemption_is_explained_in_words(member_client, portal_member
     assert "This reward needs the Gold tier or higher." in gold_only.content.decode()
 
 
+def test_a_reward_out_of_reach_shows_how_far_the_member_has_come(member_client, portal_member, catalog):
+    fund(portal_member, 600, "fund-600")  # voucher-20 costs 1,800
+    page = member_client.get(reverse("rewards:detail", args=["voucher-20"])).content.decode()
+    assert '<progress class="progress" value="33" max="100" aria-label="Points towards this reward">' in page
+
+
 def test_a_post_without_a_csrf_token_is_refused(client, member_user, portal_member, catalog):
     from django.test import Client
 

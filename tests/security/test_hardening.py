@@ -36,6 +36,7 @@ def test_every_page_answers_with_a_content_security_policy(victim):
     policy = directives(browser.get("/portal/")["Content-Security-Policy"])
     assert policy["script-src"] == "script-src 'self'", "no inline script may run"
     assert policy["style-src"] == "style-src 'self'"
+    assert "style-src-attr" not in policy, "no style attribute may apply"
     assert policy["object-src"] == "object-src 'none'"
     assert policy["frame-ancestors"] == "frame-ancestors 'none'"
     assert "unsafe-inline" not in policy["default-src"]
@@ -48,7 +49,7 @@ def test_the_admin_answers_with_the_same_policy(client, staff_user):
     assert response["Content-Security-Policy"] == POLICY
 
 
-def test_templates_hold_no_inline_script_no_style_element_and_no_event_handler():
+def test_templates_hold_no_inline_script_no_inline_style_and_no_event_handler():
     """The policy refuses them; a template that used one would break in the browser."""
     offenders = []
     for template in sorted((ROOT / "templates").rglob("*.html")):
@@ -57,6 +58,8 @@ def test_templates_hold_no_inline_script_no_style_element_and_no_event_handler()
             offenders.append(f"{template}: inline <script>")
         if re.search(r"<style\b", text, re.I):
             offenders.append(f"{template}: <style> element")
+        if re.search(r"\sstyle\s*=", text, re.I):
+            offenders.append(f"{template}: style attribute")
         if re.search(r"\son[a-z]+\s*=", text, re.I):
             offenders.append(f"{template}: event-handler attribute")
         if re.search(r"(href|src)=\"https?://", text, re.I):
