@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, connections
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection, connections
 
 from tests import factories
 
@@ -47,6 +48,18 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "postgres: needs PostgreSQL (row locks, real concurrency)")
+
+
+@pytest.fixture
+def wsgi_keeps_test_connection():
+    """Django's WSGI handler closes the connection after each request; a test that calls the
+    WSGI app directly (the schema fuzzers) needs its transaction to outlive the requests, as
+    under Django's own test client."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(autouse=True)

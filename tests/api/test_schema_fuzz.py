@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 
 from members.ledger.invariants import ledger_violations
 from tests import factories
+
+# The cases call the WSGI app itself, inside the test's transaction.
+pytestmark = pytest.mark.usefixtures("wsgi_keeps_test_connection")
 
 OWN_PATHS = r"^/api/v1/(members|purchases|activities)/"
 
@@ -22,17 +23,6 @@ OWN_PATHS = r"^/api/v1/(members|purchases|activities)/"
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", get_wsgi_application()).include(
     path_regex=OWN_PATHS
 )
-
-
-@pytest.fixture(autouse=True)
-def keep_test_connection():
-    """The WSGI handler closes the connection after each request; the test's transaction must
-    outlive the requests, as under Django's own test client."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -13,9 +13,8 @@ import json
 import pytest
 import schemathesis
 from django.core.cache import cache
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
@@ -24,6 +23,9 @@ from members.api_keys import api_key_create, store_get_or_create
 from members.ledger.invariants import ledger_violations
 from tests import factories
 from tests.rewards.support import fund
+
+# The cases call the WSGI app itself, inside the test's transaction.
+pytestmark = pytest.mark.usefixtures("wsgi_keeps_test_connection")
 
 MEMBER = "$response.body#/member_number"
 # Links the schema generator cannot know: where one answer's ids feed the next request.
@@ -108,17 +110,6 @@ FUZZ_SETTINGS = settings(
     derandomize=True,
     database=None,
 )
-
-
-@pytest.fixture(autouse=True)
-def keep_test_connection():
-    """The WSGI handler closes the connection after each request; the test's transaction must
-    outlive the requests, as under Django's own test client."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """/staff/: who may see it, what it shows, the CSV downloads and a fixed number of queries."""
 
 import re
-from io import StringIO
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
