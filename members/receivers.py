@@ -21,7 +21,7 @@ def claim_member_on_email_confirmed(sender, request, email_address, **kwargs) ->
     if user.is_staff or email_address.email.lower() != user.email.lower():
         return
     try:
-        member_claim_for_user(user=user, referral_code=user.signup_referral_code or None)
+        member_claim_for_user(user=user)
     except LoyaltyError:
         # The portal explains a login without a member; the verification itself stands.
         logger.warning("could not claim a member for user %s", user.pk, exc_info=True)

@@ -83,11 +83,9 @@ def member_enroll(
 
 
 @transaction.atomic
-def member_claim_for_user(
-    *, user: User, referral_code: str | None = None, now: datetime | None = None
-) -> Member:
+def member_claim_for_user(*, user: User, now: datetime | None = None) -> Member:
     """Link ``user`` (whose email is verified) to the member a store enrolled with that email,
-    or enrol a new member for them (with the referral code their sign-up link carried)."""
+    or enrol a new member for them (with the referral code their sign-up carried)."""
     if existing := Member.objects.select_for_update().filter(user=user).first():
         return existing
     member = Member.objects.select_for_update().filter(email=user.email.lower(), user__isnull=True).first()
@@ -100,7 +98,7 @@ def member_claim_for_user(
         first_name=user.first_name or user.email.split("@")[0],
         last_name=user.last_name,
         user=user,
-        referral_code=referral_code,
+        referral_code=user.signup_referral_code or None,
         channel="signup",
         now=now,
     )

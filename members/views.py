@@ -79,7 +79,7 @@ def join(request: HttpRequest) -> HttpResponse:
     if request.user.is_staff or not verified:
         return no_member(request)
     try:
-        member_claim_for_user(user=request.user, referral_code=request.user.signup_referral_code or None)
+        member_claim_for_user(user=request.user)
     except LoyaltyError as error:
         messages.error(request, error.message)
         return redirect("portal:dashboard")
