@@ -12,8 +12,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from .runner import job_run
 
 
-def parse_as_of(value: str | None) -> datetime | None:
-    """A date (the start of that day in the site's time zone) or an ISO 8601 datetime."""
+def parse_as_of(value: str | None, *, day_end: bool = False) -> datetime | None:
+    """A date (the start of that day in the site's time zone, or its last moment with
+    ``day_end``) or an ISO 8601 datetime."""
     if not value:
         return None
     moment = parse_datetime(value)
@@ -21,7 +22,7 @@ def parse_as_of(value: str | None) -> datetime | None:
         day = parse_date(value)
         if day is None:
             raise CommandError(f"--as-of: {value!r} is neither a date (YYYY-MM-DD) nor a datetime.")
-        moment = datetime.combine(day, time.min)
+        moment = datetime.combine(day, time.max if day_end else time.min)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment

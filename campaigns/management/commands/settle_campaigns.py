@@ -1,24 +1,10 @@
 """``manage.py settle_campaigns [--as-of DATE]``: pay ended threshold and retroactive campaigns."""
 
-from datetime import datetime, time
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from campaigns.services import campaigns_settle
-
-
-def parse_as_of(value: str | None) -> datetime:
-    if not value:
-        return timezone.now()
-    parsed = parse_datetime(value)
-    if parsed is None:
-        day = parse_date(value)
-        if day is None:
-            raise CommandError(f"Not a date: {value!r} (use YYYY-MM-DD or an ISO 8601 date and time).")
-        parsed = datetime.combine(day, time.max)
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+from members.jobs.command import parse_as_of
 
 
 class Command(BaseCommand):
@@ -28,7 +14,8 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", help="Settle as if on this date (YYYY-MM-DD) or date and time.")
 
     def handle(self, *args, as_of: str | None = None, **options) -> None:
-        report = campaigns_settle(as_of=parse_as_of(as_of))
+        # A date settles what ended on that day: as of its last moment.
+        report = campaigns_settle(as_of=parse_as_of(as_of, day_end=True) or timezone.now())
         self.stdout.write(
             f"Settled {report.campaigns} campaign(s): {report.members} member payment(s), "
             f"{report.points} points."
