@@ -1,10 +1,9 @@
-"""API representations of members and ledger entries (shared/CONTRACT.md), the error envelope
-for the schema, and the schema's description of the store key authentication."""
+"""API representations of members and ledger entries (shared/CONTRACT.md), and the error
+envelope for the schema."""
 
 from __future__ import annotations
 
 from django.core.validators import RegexValidator
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -28,16 +27,6 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
-
-
-class StoreKeyScheme(OpenApiAuthenticationExtension):
-    """Tells the schema (and so the fuzzer and the docs) how stores authenticate."""
-
-    target_class = "loyalty_site.api.authentication.StoreKeyAuthentication"
-    name = "storeKey"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "A store's API key."}
 
 
 class ApiErrorBodySerializer(serializers.Serializer):

@@ -17,27 +17,10 @@ from rest_framework.views import APIView
 
 from members.errors import MemberNotFound
 from members.models import Member
-from members.serializers import StrictCharField
+from members.serializers import StrictCharField, error_responses
 
 from . import selectors, services
 from .models import Redemption, Reward
-
-
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorBodySerializer()
-
-
-def _errors(**statuses: str) -> dict:
-    statuses = {"_401": "`unauthenticated`: no key, or an unknown or revoked one.", **statuses}
-    return {
-        int(code[1:]): OpenApiResponse(ErrorSerializer, description=text) for code, text in statuses.items()
-    }
 
 
 class RewardSerializer(serializers.ModelSerializer):
@@ -97,7 +80,9 @@ class RedeemRequestSerializer(serializers.Serializer):
 
 
 class RewardListView(APIView):
-    @extend_schema(operation_id="rewards_list", responses={200: RewardSerializer(many=True), **_errors()})
+    @extend_schema(
+        operation_id="rewards_list", responses={200: RewardSerializer(many=True), **error_responses()}
+    )
     def get(self, request):
         return Response(RewardSerializer(selectors.reward_catalog(), many=True).data)
 
@@ -109,7 +94,7 @@ class RedemptionCreateView(APIView):
         responses={
             201: RedemptionSerializer,
             200: OpenApiResponse(RedemptionSerializer, description="A replay of the same idempotency key."),
-            **_errors(
+            **error_responses(
                 _400="Invalid input.",
                 _404="Unknown member or reward (an inactive reward too).",
                 _409="insufficient_points, out_of_stock, tier_required, limit_reached, reward_unavailable, "
@@ -144,7 +129,7 @@ class RedemptionCancelView(APIView):
         request=None,
         responses={
             200: RedemptionSerializer,
-            **_errors(_404="Unknown redemption, or another store's.", _409="not_cancellable"),
+            **error_responses(_404="Unknown redemption, or another store's.", _409="not_cancellable"),
         },
     )
     def post(self, request, redemption_id: int):
@@ -166,7 +151,9 @@ class VoucherUseView(APIView):
                     "cash_value": serializers.DecimalField(max_digits=10, decimal_places=2),
                 },
             ),
-            **_errors(_404="Unknown voucher.", _409="voucher_used, voucher_expired or voucher_cancelled"),
+            **error_responses(
+                _404="Unknown voucher.", _409="voucher_used, voucher_expired or voucher_cancelled"
+            ),
         },
     )
     def post(self, request, voucher_code: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from members.api_keys import api_key_authenticate
@@ -47,3 +48,13 @@ class StoreKeyAuthentication(authentication.BaseAuthentication):
 class IsStore(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         return isinstance(request.user, StoreClient)
+
+
+class StoreKeyScheme(OpenApiAuthenticationExtension):
+    """Tells the schema (and so the fuzzer and the docs) how stores authenticate."""
+
+    target_class = StoreKeyAuthentication
+    name = "storeKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A store's API key."}

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "campaigns",
     "rewards",
     "loyalty_site",
+    "loyalty_site.staff",  # last: its admin module wraps every other admin's actions
 ]
 
 MIDDLEWARE = [

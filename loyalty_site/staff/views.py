@@ -1,5 +1,5 @@
 """The staff portal: program figures, and the tier what-if. Thin: the figures come from
-``reports`` and ``whatif``, the writes from ``loyalty_site.services``."""
+``reports`` and ``whatif``, the writes from ``services``."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from django.utils import timezone
 from members.errors import LoyaltyError
 from members.models import Tier
 
-from ..models import AdjustmentRequest, TierDraft
-from ..services import tier_draft_publish, tier_draft_save
 from . import charts
 from .forms import TierDraftForm
+from .models import AdjustmentRequest, TierDraft
 from .reports import program_figures
+from .services import tier_draft_publish, tier_draft_save
 from .tables import csv_response, figure_tables
 from .whatif import tier_what_if
 
@@ -27,7 +27,7 @@ SERIES_COLOURS = {"issued": "#3d3dd6", "redeemed": "#1f9d6b", "expired": "#d98a1
 
 @staff_member_required
 def dashboard(request):
-    if not request.user.has_perm("loyalty_site.view_reports"):
+    if not request.user.has_perm("staff.view_reports"):
         # Support agents and store managers land here after logging in: their work is in admin.
         return redirect("admin:index")
     figures = program_figures(as_of=timezone.now())
@@ -72,7 +72,7 @@ def dashboard(request):
 
 
 @staff_member_required
-@permission_required("loyalty_site.edit_tier_draft", raise_exception=True)
+@permission_required("staff.edit_tier_draft", raise_exception=True)
 def tier_what_if_view(request):
     tiers = list(Tier.objects.order_by("rank"))
     draft = TierDraft.objects.filter(published_at__isnull=True).order_by("-updated_at", "-id").first()

@@ -3,8 +3,8 @@ staff member, and every step leaves a ledger entry and audit events."""
 
 import pytest
 
-from loyalty_site.models import AdjustmentRequest
-from loyalty_site.services import (
+from loyalty_site.staff.models import AdjustmentRequest
+from loyalty_site.staff.services import (
     AdjustmentNotPending,
     NotPermitted,
     SameApprover,

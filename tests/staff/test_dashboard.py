@@ -132,7 +132,7 @@ def test_the_number_of_queries_does_not_grow_with_the_members(client, manager, d
 
 
 def test_adjustments_waiting_for_approval_are_flagged(client, manager, member):
-    from loyalty_site.services import adjustment_request
+    from loyalty_site.staff.services import adjustment_request
 
     client.force_login(manager)
     assert 'data-testid="pending-adjustments"' not in client.get(URL).content.decode()

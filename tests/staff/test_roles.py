@@ -12,7 +12,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from loyalty_site.models import AdjustmentRequest, StoreManager
+from loyalty_site.staff.models import AdjustmentRequest, StoreManager
 from loyalty_site.staff.roles import PROGRAM_MANAGER, STORE_MANAGER, SUPPORT_AGENT
 from members.models import ApiKey, AuditEvent, LedgerEntry, Purchase
 from tests import factories
@@ -51,16 +51,16 @@ def test_the_groups_exist_with_their_permissions(program):
             for p in group.permissions.select_related("content_type")
         }
 
-    assert {"loyalty_site.approve_adjustmentrequest", "loyalty_site.view_reports", "members.change_program",
+    assert {"staff.approve_adjustmentrequest", "staff.view_reports", "members.change_program",
             "rewards.change_reward", "campaigns.change_campaign"} <= names(manager)  # fmt: skip
     assert {
         "members.view_member",
-        "loyalty_site.add_adjustmentrequest",
-        "loyalty_site.resend_member_mail",
+        "staff.add_adjustmentrequest",
+        "staff.resend_member_mail",
     } <= names(agent)
     assert not {
-        "members.change_member", "loyalty_site.approve_adjustmentrequest",
-        "loyalty_site.request_large_adjustment", "loyalty_site.view_reports",
+        "members.change_member", "staff.approve_adjustmentrequest",
+        "staff.request_large_adjustment", "staff.view_reports",
     } & names(agent)  # fmt: skip
     assert names(store) == {
         "members.view_store", "members.view_purchase", "members.view_purchaseline", "members.view_refund",
@@ -118,7 +118,7 @@ def test_a_large_adjustment_in_admin_needs_a_second_manager(client, manager, sec
     request = AdjustmentRequest.objects.get()
     assert request.status == "pending" and not LedgerEntry.objects.exists()
 
-    changelist = admin_url("loyalty_site_adjustmentrequest_changelist")
+    changelist = admin_url("staff_adjustmentrequest_changelist")
     response = client.post(changelist, {"action": "approve", "_selected_action": [request.pk]}, follow=True)
     assert "must approve" in response.content.decode()
     request.refresh_from_db()
@@ -135,16 +135,16 @@ def test_a_large_adjustment_in_admin_needs_a_second_manager(client, manager, sec
 
 
 def test_a_support_agent_cannot_approve(client, agent, manager, member):
-    from loyalty_site.services import adjustment_request
+    from loyalty_site.staff.services import adjustment_request
 
     request = adjustment_request(member_id=member.pk, points=3000, reason="Goodwill", requested_by=manager)
     client.force_login(agent)
 
-    response = client.get(admin_url("loyalty_site_adjustmentrequest_changelist"))
+    response = client.get(admin_url("staff_adjustmentrequest_changelist"))
     assert response.status_code == 200
     assert 'value="approve"' not in response.content.decode()
     client.post(
-        admin_url("loyalty_site_adjustmentrequest_changelist"),
+        admin_url("staff_adjustmentrequest_changelist"),
         {"action": "approve", "_selected_action": [request.pk]},
     )
     request.refresh_from_db()
@@ -273,13 +273,13 @@ def test_actions_of_other_apps_admins_are_in_the_history_and_the_audit(client, m
 
 
 def test_actions_that_write_their_own_history_are_not_logged_twice(client, manager, second_manager, member):
-    from loyalty_site.services import adjustment_request
+    from loyalty_site.staff.services import adjustment_request
 
     request = adjustment_request(member_id=member.pk, points=3000, reason="Goodwill", requested_by=manager)
     client.force_login(second_manager)
 
     client.post(
-        admin_url("loyalty_site_adjustmentrequest_changelist"),
+        admin_url("staff_adjustmentrequest_changelist"),
         {"action": "approve", "_selected_action": [request.pk]},
     )
 

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from members.jobs import ledger_check_run
 
-DEMO_MODULES = ["members.demo", "rewards.demo", "campaigns.demo", "loyalty_site.demo"]
+DEMO_MODULES = ["members.demo", "rewards.demo", "campaigns.demo", "loyalty_site.staff.demo"]
 
 
 class Command(BaseCommand):

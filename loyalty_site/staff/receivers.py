@@ -12,7 +12,7 @@ from members.audit import audit_record
 _ACTIONS = {ADDITION: "admin_added", CHANGE: "admin_changed", DELETION: "admin_deleted"}
 
 
-@receiver(post_save, sender=LogEntry, dispatch_uid="loyalty_site_logentry_audit")
+@receiver(post_save, sender=LogEntry, dispatch_uid="staff_logentry_audit")
 def mirror_admin_history(sender, instance: LogEntry, created: bool, **kwargs) -> None:
     if not created:
         return

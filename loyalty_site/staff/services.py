@@ -57,12 +57,12 @@ def adjustment_request(
     reason = (reason or "").strip()
     if not reason:
         raise InvalidRequest("An adjustment needs a reason.", fields={"reason": ["Required."]})
-    if not requested_by.is_staff or not requested_by.has_perm("loyalty_site.add_adjustmentrequest"):
+    if not requested_by.is_staff or not requested_by.has_perm("staff.add_adjustmentrequest"):
         raise NotPermitted("You may not adjust points.")
     now = now or timezone.now()
     threshold = Program.load().adjustment_approval_threshold
     needs_approval = abs(points) > threshold
-    if needs_approval and not requested_by.has_perm("loyalty_site.request_large_adjustment"):
+    if needs_approval and not requested_by.has_perm("staff.request_large_adjustment"):
         raise NotPermitted(f"Adjustments of more than {threshold} points are for program managers.")
     with transaction.atomic():
         if not Member.objects.filter(pk=member_id).exists():
@@ -94,7 +94,7 @@ def adjustment_request(
 
 def adjustment_approve(*, request_id: int, approver: User, now: datetime | None = None) -> AdjustmentRequest:
     """The second person's approval: the adjustment is posted to the ledger."""
-    if not approver.is_staff or not approver.has_perm("loyalty_site.approve_adjustmentrequest"):
+    if not approver.is_staff or not approver.has_perm("staff.approve_adjustmentrequest"):
         raise NotPermitted("You may not approve adjustments.")
     now = now or timezone.now()
     with transaction.atomic():
@@ -120,7 +120,7 @@ def adjustment_approve(*, request_id: int, approver: User, now: datetime | None 
 def adjustment_reject(
     *, request_id: int, approver: User, note: str = "", now: datetime | None = None
 ) -> AdjustmentRequest:
-    if not approver.is_staff or not approver.has_perm("loyalty_site.approve_adjustmentrequest"):
+    if not approver.is_staff or not approver.has_perm("staff.approve_adjustmentrequest"):
         raise NotPermitted("You may not decide on adjustments.")
     now = now or timezone.now()
     with transaction.atomic():
@@ -268,7 +268,7 @@ def tier_draft_clean(tiers: dict[str, dict[str, Any]]) -> dict[str, dict[str, st
 
 
 def _require_tier_editor(user: User) -> None:
-    if not user.is_staff or not user.has_perm("loyalty_site.edit_tier_draft"):
+    if not user.is_staff or not user.has_perm("staff.edit_tier_draft"):
         raise NotPermitted("Only program managers edit tiers.")
 
 
@@ -279,7 +279,7 @@ def member_mail_resend(*, member_id: int, staff_user: User, request: HttpRequest
     """Send the member's email-verification mail again. Returns the address it went to."""
     from allauth.account.models import EmailAddress
 
-    if not staff_user.is_staff or not staff_user.has_perm("loyalty_site.resend_member_mail"):
+    if not staff_user.is_staff or not staff_user.has_perm("staff.resend_member_mail"):
         raise NotPermitted("You may not resend mail.")
     member = Member.objects.select_related("user").filter(pk=member_id).first()
     if member is None:

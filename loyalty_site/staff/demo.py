@@ -9,7 +9,7 @@ from members.api_keys import store_get_or_create
 from members.demo import demo_login
 
 from .models import StoreManager
-from .staff.roles import STORE_MANAGER, SUPPORT_AGENT, staff_roles_sync
+from .roles import STORE_MANAGER, SUPPORT_AGENT, staff_roles_sync
 
 SUPPORT_LOGIN = ("support@example.com", "demo-support-2026")
 STORE_MANAGER_LOGIN = ("manager@example.com", "demo-manager-2026")

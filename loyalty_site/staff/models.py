@@ -72,7 +72,7 @@ class AdjustmentRequest(models.Model):
                 name="adjustment_applied_has_entry",
             ),
         ]
-        indexes = [models.Index(fields=["status", "requested_at"])]
+        indexes = [models.Index(fields=["status", "requested_at"], name="adjustment_status_requested")]
 
     def __str__(self) -> str:
         return f"{self.points:+d} points for member {self.member_id} ({self.get_status_display()})"
