@@ -11,6 +11,8 @@ from rest_framework import authentication, exceptions, permissions
 from members.api_keys import api_key_authenticate
 from members.models import ApiKey, Store
 
+from .throttling import FailedKeyThrottle
+
 
 @dataclass(frozen=True)
 class StoreClient:
@@ -26,6 +28,10 @@ class StoreClient:
         return self.key.pk
 
 
+class WrongKeysThrottled(exceptions.Throttled):
+    default_detail = "Too many wrong keys from this address."
+
+
 class StoreKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -36,8 +42,12 @@ class StoreKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, raw_key = header.partition(" ")
         if scheme.lower() != self.keyword.lower() or not raw_key.strip():
             raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <key>'.")
+        guesses = FailedKeyThrottle()
+        if guesses.blocked(request):
+            raise WrongKeysThrottled(wait=guesses.wait())
         key = api_key_authenticate(raw_key.strip())
         if key is None:
+            guesses.failed(request)
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
         return StoreClient(store=key.store, key=key), key
 

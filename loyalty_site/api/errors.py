@@ -13,6 +13,8 @@ from rest_framework.response import Response
 
 from members.errors import Conflict, InvalidRequest, LoyaltyError, NotFound
 
+from .authentication import WrongKeysThrottled
+
 logger = logging.getLogger(__name__)
 
 
@@ -60,9 +62,9 @@ def exception_handler(exc, context) -> Response | None:
         response["WWW-Authenticate"] = "Bearer"
         return response
     if isinstance(exc, exceptions.Throttled):
-        response = error_response(
-            "throttled", "Too many requests for this key.", status.HTTP_429_TOO_MANY_REQUESTS
-        )
+        wrong_keys = isinstance(exc, WrongKeysThrottled)
+        message = WrongKeysThrottled.default_detail if wrong_keys else "Too many requests for this key."
+        response = error_response("throttled", message, status.HTTP_429_TOO_MANY_REQUESTS)
         if exc.wait:
             response["Retry-After"] = str(max(1, int(exc.wait)))
         return response

@@ -162,6 +162,12 @@ USE_TZ = True
 
 # --- API -------------------------------------------------------------------------------------
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="50/s")
+# Proxies in front of the site that append to X-Forwarded-For (a load balancer: 1). Login rate
+# limits and the API's wrong-key limit count the client behind them; with 0 the header is ignored.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
+# Requests with a wrong API key, per client address, before 429.
+API_FAILED_KEY_RATE = env.str("API_FAILED_KEY_RATE", default="20/min")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty_site.api.authentication.StoreKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["loyalty_site.api.authentication.IsStore"],
@@ -171,6 +177,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "loyalty_site.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # The client address of throttles: the proxies in front of the site, as for allauth.
+    "NUM_PROXIES": ALLAUTH_TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty platform API",
