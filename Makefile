@@ -24,7 +24,6 @@ browser:
 
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 	$(PY) manage.py seed_demo
 	$(PY) manage.py serve --port $(PORT)
 

@@ -140,7 +140,7 @@ def test_every_portal_page_renders_for_the_demo_member(client, db):
 
     from members.models import User
 
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--force", stdout=StringIO())
     client.force_login(User.objects.get(email="member@example.com"))
     for url in [
         reverse("portal:dashboard"),

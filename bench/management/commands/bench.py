@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from bench.db import ensure_postgres
+from bench.db import ensure_bench_database
 from members.jobs.command import parse_as_of
 
 
@@ -36,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--last-id", type=int)
 
     def handle(self, *args, **options) -> None:
-        ensure_postgres()
+        ensure_bench_database()
         from bench.runner import bench_cases, report, worker_main
 
         if options["worker"]:

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from bench.data import bench_data_generate
-from bench.db import ensure_postgres
+from bench.db import ensure_bench_database
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--purchases", type=int, default=10_000_000)
 
     def handle(self, *args, **options) -> None:
-        ensure_postgres()
+        ensure_bench_database()
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
