@@ -152,9 +152,8 @@ def test_migrate_makes_the_database_cache_table(settings):
 
     from django.db import connection
 
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_made_by_migrate"}
-    }
+    backend = "django.core.cache.backends.db.DatabaseCache"
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "cache_made_by_migrate"}}
     migration = import_module("loyalty_site.migrations.0004_cache_table")
     with connection.schema_editor() as editor:
         migration.create_cache_table(None, editor)
