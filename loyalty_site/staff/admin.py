@@ -9,7 +9,8 @@ Django writes the admin history (``LogEntry``) for the add, change and delete fo
 actions run from a change list (approve, cancel, revoke...). This module is imported last (the
 app is last in ``INSTALLED_APPS``), so once every app has registered its admin it gives each
 model admin's actions one history entry per object they ran on, which ``receivers``
-copies into the audit events. An action that writes its own history says so with
+copies into the audit events, and offers an action that names no permission only to staff who
+may change the model. An action that writes its own history says so with
 ``logs_history = True``; the bulk delete is logged by Django itself.
 """
 
@@ -285,10 +286,18 @@ def _with_history(action, description: str):
     return run
 
 
-def _actions_with_history(get_actions, request):
+def _guarded_actions_with_history(model_admin, get_actions, request):
+    """The actions ``request.user`` may run, each leaving history. An action that names no
+    permission of its own (another app's, say) needs the change permission: seeing a list is
+    never enough to change what is in it."""
     actions = get_actions(request)
+    may_change = model_admin.has_change_permission(request)
     for name, (func, _, description) in list(actions.items()):
-        if name != "delete_selected" and not getattr(func, "logs_history", False):
+        if name == "delete_selected":
+            continue
+        if not getattr(func, "allowed_permissions", None) and not may_change:
+            del actions[name]
+        elif not getattr(func, "logs_history", False):
             actions[name] = (_with_history(func, str(description)), name, description)
     return actions
 
@@ -296,7 +305,9 @@ def _actions_with_history(get_actions, request):
 def record_admin_actions(site: admin.AdminSite) -> None:
     for model_admin in site._registry.values():
         if not getattr(model_admin, "_actions_recorded", False):
-            model_admin.get_actions = partial(_actions_with_history, model_admin.get_actions)
+            model_admin.get_actions = partial(
+                _guarded_actions_with_history, model_admin, model_admin.get_actions
+            )
             model_admin._actions_recorded = True
 
 

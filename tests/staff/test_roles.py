@@ -286,3 +286,60 @@ def test_actions_that_write_their_own_history_are_not_logged_twice(client, manag
     assert list(
         LogEntry.objects.filter(object_id=str(request.pk)).values_list("change_message", flat=True)
     ) == ["Approved and posted"]
+
+
+def test_every_admin_action_names_the_permission_it_needs():
+    """An action of ours with no ``permissions`` would show to anyone who can view the list:
+    each names the change permission, or a narrower one of its own."""
+    from django.contrib import admin
+
+    ours = {"members", "campaigns", "rewards", "staff"}
+    unguarded = [
+        f"{model._meta.label}.{name}"
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.app_label in ours
+        for name in model_admin.actions or []
+        if not getattr(getattr(model_admin, name, None), "allowed_permissions", None)
+    ]
+    assert unguarded == []
+
+
+def test_staff_who_may_only_view_are_offered_no_action_anywhere(rf):
+    """Given staff holding every view permission and nothing else, no list in any app (allauth's
+    email addresses too) offers an action."""
+    from django.contrib import admin
+    from django.contrib.auth.models import Permission
+
+    viewer = factories.UserFactory(email="viewer@example.org", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    request = rf.get("/admin/")
+    request.user = type(viewer).objects.get(pk=viewer.pk)
+
+    offered = {
+        model._meta.label: sorted(model_admin.get_actions(request))
+        for model, model_admin in admin.site._registry.items()
+        if model_admin.get_actions(request)
+    }
+    assert offered == {}
+
+
+def test_a_support_agent_cannot_cancel_a_redemption_from_the_list(client, agent, member):
+    """Given a support agent (who may view redemptions) posting the cancel action by hand, the
+    redemption stays issued and no point moves."""
+    from rewards.models import Redemption, Reward
+    from rewards.services import reward_redeem
+    from tests.rewards.support import fund
+
+    Reward.objects.create(code="free-coffee", name="A free coffee", kind="free_product", points_cost=150)
+    fund(member, 150, "p")
+    redemption = reward_redeem(member_id=member.pk, reward_code="free-coffee", notify=False).redemption
+    client.force_login(agent)
+    changelist = admin_url("rewards_redemption_changelist")
+
+    action_form = client.get(changelist).context["action_form"]
+    actions = dict(action_form.fields["action"].choices) if action_form else {}
+    assert "cancel" not in actions and "fulfil" not in actions
+    client.post(changelist, {"action": "cancel", "_selected_action": [redemption.pk]})
+
+    assert Redemption.objects.get(pk=redemption.pk).status == Redemption.Status.ISSUED
+    assert LedgerEntry.objects.filter(member=member, kind=LedgerEntry.Kind.REVERSAL).count() == 0
