@@ -138,6 +138,11 @@ class Program(models.Model):
         default=1000,
         help_text="Staff adjustments of more points than this wait for a second staff member.",
     )
+    adjustment_daily_cap = models.PositiveIntegerField(
+        default=5000,
+        help_text="Points (added or removed) one staff member may post without a second staff "
+        "member in any 24 hours; beyond it an adjustment waits for approval.",
+    )
     referral_monthly_cap = models.PositiveIntegerField(
         default=10, help_text="Referral rewards one member can earn per calendar month."
     )

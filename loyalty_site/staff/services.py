@@ -9,11 +9,13 @@ to ``Program.adjustment_approval_threshold`` points; a larger adjustment needs t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import Abs
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -47,8 +49,10 @@ class AdjustmentNotPending(Conflict):
 def adjustment_request(
     *, member_id: int, points: int, reason: str, requested_by: User, now: datetime | None = None
 ) -> AdjustmentRequest:
-    """Ask for ``points`` (signed) to be added to a member. Up to the program's threshold it is
-    applied at once; above it, it waits for a second staff member (``adjustment_approve``)."""
+    """Ask for ``points`` (signed) to be added to a member. Up to the program's threshold, and
+    while the requester's adjustments applied in the last 24 hours stay within the program's
+    daily cap, it is applied at once; otherwise it waits for a second staff member
+    (``adjustment_approve``)."""
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         raise InvalidRequest(
             "An adjustment is a whole number of points other than zero.",
@@ -60,13 +64,18 @@ def adjustment_request(
     if not requested_by.is_staff or not requested_by.has_perm("staff.add_adjustmentrequest"):
         raise NotPermitted("You may not adjust points.")
     now = now or timezone.now()
-    threshold = Program.load().adjustment_approval_threshold
-    needs_approval = abs(points) > threshold
-    if needs_approval and not requested_by.has_perm("staff.request_large_adjustment"):
+    program = Program.load()
+    threshold = program.adjustment_approval_threshold
+    if abs(points) > threshold and not requested_by.has_perm("staff.request_large_adjustment"):
         raise NotPermitted(f"Adjustments of more than {threshold} points are for program managers.")
     with transaction.atomic():
         if not Member.objects.filter(pk=member_id).exists():
             raise MemberNotFound()
+        # One requester's adjustments queue here, so two at once cannot both fit under the cap.
+        lock_rows(User.objects.filter(pk=requested_by.pk))
+        posted_today = _points_posted_alone(requested_by, since=now - timedelta(hours=24))
+        over_daily_cap = posted_today + abs(points) > program.adjustment_daily_cap
+        needs_approval = abs(points) > threshold or over_daily_cap
         request = AdjustmentRequest.objects.create(
             member_id=member_id,
             points=points,
@@ -85,11 +94,23 @@ def adjustment_request(
                 "reason": reason,
                 "needs_approval": needs_approval,
                 "threshold": threshold,
+                "posted_in_24_hours": posted_today,
+                "daily_cap": program.adjustment_daily_cap,
             },
         )
         if not needs_approval:
             _apply(request, staff_user=requested_by, now=now)
         return request
+
+
+def _points_posted_alone(staff_user: User, *, since: datetime) -> int:
+    """Points (either sign) ``staff_user`` posted with no second person since ``since``."""
+    return (
+        AdjustmentRequest.objects.filter(
+            requested_by=staff_user, requested_at__gt=since, needs_approval=False
+        ).aggregate(total=Sum(Abs("points")))["total"]
+        or 0
+    )
 
 
 def adjustment_approve(*, request_id: int, approver: User, now: datetime | None = None) -> AdjustmentRequest:
