@@ -42,6 +42,7 @@ class ApiErrorSerializer(serializers.Serializer):
 ERROR_TEXTS = {
     400: "Invalid input (code `invalid`, with `fields`).",
     401: "No key, or an unknown or revoked one (`unauthenticated`).",
+    429: "Too many requests for the key, or too many wrong keys from the address (`throttled`).",
     404: "Not found (`not_found`).",
     409: "A conflict; the code says which.",
 }
@@ -52,7 +53,7 @@ def error_responses(*codes: int, **texts: str) -> dict[int, OpenApiResponse]:
     described = {int(key[1:]): text for key, text in texts.items()}
     return {
         code: OpenApiResponse(ApiErrorSerializer, description=described.get(code, ERROR_TEXTS.get(code, "")))
-        for code in sorted({401, *codes, *described})
+        for code in sorted({401, 429, *codes, *described})
     }
 
 

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -53,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "loyalty_site.staff.two_factor.StaffTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "loyalty_site.urls"
@@ -114,6 +116,10 @@ ACCOUNT_SIGNUP_FORM_CLASS = "members.forms.SignupForm"
 ACCOUNT_CHANGE_EMAIL = True  # one address per login; a new one replaces it once verified
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True  # confirming in the browser that signed up logs in
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Rewards Club] "
+# Two-factor login (required of staff who can change things: loyalty_site.staff.two_factor).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Rewards Club"
+
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
