@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from .audit import audit_record
 from .errors import Conflict, InvalidRequest
+from .identity import same_person
 from .models import Member, Program, Store, Tier, TierChange, User
 from .signals import member_enrolled
 
@@ -51,7 +52,9 @@ def member_enroll(
     referrer = None
     if referral_code:
         referrer = Member.objects.filter(referral_code=referral_code.strip().upper()).first()
-        if referrer and (referrer.email == email or (phone and referrer.phone == phone)):
+        if referrer and same_person(
+            email=email, phone=phone, other_email=referrer.email, other_phone=referrer.phone
+        ):
             referrer = None  # self-referral: enrolment goes ahead, the referral does not count
     entry_tier = Tier.objects.order_by("rank").first()
     try:

@@ -163,3 +163,34 @@ def test_the_cap_counts_per_calendar_month(rules, store, member):
     buy(store, friend, "p1")
 
     assert Referral.objects.get(referred=friend).status == "rewarded"
+
+
+@pytest.mark.parametrize("alias", ["rita+alias@example.com", "Rita+Shop@Example.com"])
+def test_an_alias_of_the_referrers_own_address_is_not_paid(rules, store, alias):
+    """Over the API as a store would: Rita enrols her own alias with her referral code; the
+    alias's first purchase pays nobody a referral."""
+    from rest_framework.test import APIClient
+
+    from members.api_keys import api_key_create
+
+    rita = member_enroll(email="rita@example.com", first_name="Rita")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(store=store, name='till')[1]}")
+
+    body = {"email": alias, "first_name": "Rita", "last_name": "R", "referral_code": rita.referral_code}
+    enrolled = client.post("/api/v1/members/", body, format="json")
+    assert enrolled.status_code == 201, enrolled.json()
+    alias_member = Member.objects.get(member_number=enrolled.json()["member_number"])
+    buy(store, alias_member, "a1")
+
+    assert entries(rita, "referral") == entries(alias_member, "referral") == []
+    assert ledger_violations() == []
+
+
+def test_a_gmail_alias_linked_by_staff_is_refused_when_the_purchase_lands(rules, store):
+    referrer = factories.MemberFactory(email="rita.smith@gmail.com")
+    twin = factories.MemberFactory(email="ritasmith+2@googlemail.com", referred_by=referrer)
+
+    buy(store, twin, "t1")
+
+    assert (Referral.objects.get().status, Referral.objects.get().reason) == ("refused", "self_referral")
