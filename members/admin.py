@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 
 from .admin_base import ReadOnlyAdmin, ReadOnlyInline
 from .models import (
@@ -105,6 +106,12 @@ class MemberAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # a member's history is kept; close the membership instead
+
+    def save_model(self, request, obj, form, change):
+        if "birth_date" in form.changed_data:
+            # A corrected birthday waits 30 days for its bonus, like one a member sets.
+            obj.birth_date_set_at = timezone.now() if obj.birth_date else None
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(LedgerEntry)

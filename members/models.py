@@ -263,6 +263,8 @@ class Member(models.Model):
     last_name = models.CharField(max_length=150, blank=True)
     phone = models.CharField(max_length=32, blank=True, db_index=True)
     birth_date = models.DateField(null=True, blank=True)
+    # A birthday bonus needs the date set 30 days before (no setting it the day before).
+    birth_date_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     enrolled_at = models.DateTimeField(default=timezone.now)
     enrolled_store = models.ForeignKey(

@@ -65,6 +65,7 @@ def member_enroll(
                 last_name=(last_name or "").strip(),
                 phone=(phone or "").strip(),
                 birth_date=birth_date,
+                birth_date_set_at=now if birth_date else None,
                 enrolled_store=store,
                 referred_by=referrer,
                 user=user,
@@ -132,6 +133,7 @@ def member_profile_update(
     }
     if member.birth_date is None and birth_date is not None:
         values["birth_date"] = birth_date
+        values["birth_date_set_at"] = timezone.now()
     elif birth_date is not None and birth_date != member.birth_date:
         raise InvalidRequest(
             "Your birthday is already set; ask us if it is wrong.",
@@ -143,6 +145,7 @@ def member_profile_update(
             setattr(member, field, value)
     if changes:
         member.save(update_fields=list(changes))
+        changes.pop("birth_date_set_at", None)
         audit_record(actor=actor, action="member.profile_update", member_id=member.pk, details=changes)
     return member
 
