@@ -78,7 +78,8 @@ def test_birthdays_are_paid_once_a_year(rules):
     again = birthday_bonuses_award(on=today)
     next_year = birthday_bonuses_award(on=date(2027, 6, 15))
 
-    assert (first, again, next_year) == (1, 0, 1)
+    assert (first.members, again.members, next_year.members) == (1, 0, 1)
+    assert (first.points, again.points, next_year.points) == (200, 0, 200)
     assert entries(born_today, "activity") == [200, 200]
     assert entries(other_day, "activity") == entries(closed, "activity") == entries(no_date, "activity") == []
     keys = set(LedgerEntry.objects.values_list("idempotency_key", flat=True))
@@ -88,9 +89,9 @@ def test_birthdays_are_paid_once_a_year(rules):
 def test_leap_day_birthdays_are_paid_on_28_february_in_other_years(rules):
     leap = factories.MemberFactory(birth_date=date(2000, 2, 29))
 
-    assert birthday_bonuses_award(on=date(2027, 2, 28)) == 1
-    assert birthday_bonuses_award(on=date(2028, 2, 28)) == 0
-    assert birthday_bonuses_award(on=date(2028, 2, 29)) == 1
+    assert birthday_bonuses_award(on=date(2027, 2, 28)).members == 1
+    assert birthday_bonuses_award(on=date(2028, 2, 28)).members == 0
+    assert birthday_bonuses_award(on=date(2028, 2, 29)).members == 1
     assert entries(leap, "activity") == [200, 200]
 
 
@@ -99,7 +100,9 @@ def test_the_birthday_task_pays_todays_birthdays(rules):
     birthday = today.replace(year=1990) if (today.month, today.day) != (2, 29) else date(1992, 2, 29)
     member = factories.MemberFactory(birth_date=birthday)
 
-    assert birthday_bonuses_award_task.apply().get() == 1
+    outcome = birthday_bonuses_award_task.apply().get()
+
+    assert (outcome.job, outcome.outcome, outcome.rows_changed) == ("birthday_bonuses", "succeeded", 1)
     assert entries(member, "activity") == [200]
 
 

@@ -97,17 +97,17 @@ def test_a_settlement_cut_short_pays_the_rest_when_run_again(store, program):
     for i, member in enumerate(members):
         buy(store, member, f"p{i}", "300.00")
     # As if a first run paid the first member and died before marking the campaign settled.
-    from campaigns.services.settlement import campaign_settle_chunk
+    from campaigns.services.settlement import campaigns_settle_chunk
 
-    campaign_settle_chunk(
-        campaign=campaign, program=program, first_id=members[0].pk, last_id=members[0].pk, now=NOW
-    )
+    campaigns_settle_chunk(as_of=NOW, first_id=members[0].pk, last_id=members[0].pk)
 
     report = campaigns_settle(as_of=NOW)
 
     assert report.members == 2
     assert [campaign_points(m) for m in members] == [500, 500, 500]
     assert LedgerEntry.objects.filter(source_type="campaign").count() == 3
+    campaign.refresh_from_db()
+    assert campaign.settled_at is not None
 
 
 def test_the_budget_and_cap_hold_at_settlement(store, program):
@@ -156,7 +156,9 @@ def test_the_command_and_the_task_settle(store, member, capsys):
     assert "Settled 0 campaign(s)" in not_yet
     assert "Settled 1 campaign(s): 1 member payment(s), 500 points." in done
     assert campaigns_settle_task.name == "campaigns.tasks.campaigns_settle_task"
-    assert campaigns_settle_task.apply().get() == {"campaigns": 0, "members": 0, "points": 0}
+    outcome = campaigns_settle_task.apply().get()
+    assert (outcome.job, outcome.outcome, outcome.skipped) == ("settle_campaigns", "succeeded", False)
+    assert outcome.detail == "members 0, points 0, campaigns 0"
     assert campaign_points(member) == 500
 
 
