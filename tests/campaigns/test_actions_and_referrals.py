@@ -322,3 +322,31 @@ def test_the_cap_counts_per_calendar_month(rules, store, member):
     buy(store, friend, "p1")
 
     assert Referral.objects.get(referred=friend).status == "rewarded"
+
+
+@pytest.mark.postgres
+def test_a_first_purchase_locks_the_referrer_with_the_member_in_id_order(rules, store, member):
+    friend = member_enroll(
+        email="friend@example.org", first_name="Friend", referral_code=member.referral_code
+    )
+    assert member.pk < friend.pk  # the referrer enrolled first, as referrers do
+
+    def member_locks(external_id: str) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            buy(store, friend, external_id)
+        return [
+            q["sql"]
+            for q in queries.captured_queries
+            if "FOR UPDATE" in q["sql"] and '"members_member"' in q["sql"]
+        ]
+
+    first = member_locks("f1")
+    later = member_locks("f2")
+
+    # One statement takes both rows, in id order, before anything else: never the new member
+    # first and the referrer after it, which would deadlock against a job locking in id order.
+    assert f"IN ({member.pk}, {friend.pk})" in first[0] or f"IN ({friend.pk}, {member.pk})" in first[0]
+    assert 'ORDER BY "members_member"."id" ASC' in first[0]
+    assert Referral.objects.get().status == "rewarded"
+    # Later purchases pay no referral and lock the member alone.
+    assert later and all(f'"members_member"."id" IN ({friend.pk})' in sql for sql in later)
