@@ -39,9 +39,13 @@ def lock_member(member_id: int, *, also: int | None = None) -> Member:
     """Lock member ``member_id`` and return it. ``also`` names a second member this
     transaction will write to (a referrer paid on the referred member's first purchase): both
     rows are locked now, in one statement and in id order, never one after the other."""
-    ids = {member_id} if also is None else {member_id, also}
     try:
-        locked = {member.pk: member for member in lock_rows(Member.objects.filter(pk__in=ids))}
+        members = (
+            Member.objects.filter(pk=member_id)
+            if also is None
+            else Member.objects.filter(pk__in={member_id, also})
+        )
+        locked = {member.pk: member for member in lock_rows(members)}
     except (ValueError, TypeError):
         raise MemberNotFound() from None
     if member_id not in locked:

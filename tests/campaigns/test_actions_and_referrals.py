@@ -4,8 +4,10 @@ referred member's first purchase; self-referral and farming are refused and reco
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -107,6 +109,19 @@ def test_the_birthday_task_pays_todays_birthdays(rules):
     outcome = birthday_bonuses_award_task.apply().get()
 
     assert (outcome.job, outcome.outcome, outcome.rows_changed) == ("birthday_bonuses", "succeeded", 1)
+    assert entries(member, "activity") == [200]
+
+
+def test_the_birthday_command_pays_that_days_birthdays(rules):
+    member = factories.MemberFactory(birth_date=date(1990, 6, 15))
+    out = StringIO()
+
+    call_command("birthday_bonuses", "--as-of", "2026-06-15", stdout=out)
+    call_command("birthday_bonuses", "--as-of", "2026-06-15", stdout=out)
+
+    first, second = out.getvalue().splitlines()
+    assert first.startswith("birthday_bonuses as of 2026-06-15T00:00:00") and "members 1, points 200" in first
+    assert "members 0, points 0" in second
     assert entries(member, "activity") == [200]
 
 
@@ -349,4 +364,4 @@ def test_a_first_purchase_locks_the_referrer_with_the_member_in_id_order(rules, 
     assert 'ORDER BY "members_member"."id" ASC' in first[0]
     assert Referral.objects.get().status == "rewarded"
     # Later purchases pay no referral and lock the member alone.
-    assert later and all(f'"members_member"."id" IN ({friend.pk})' in sql for sql in later)
+    assert later and all(f'"members_member"."id" = {friend.pk} ' in sql for sql in later)
