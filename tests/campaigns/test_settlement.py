@@ -126,6 +126,31 @@ def test_the_budget_and_cap_hold_at_settlement(store, program):
     assert sorted(campaign_points(m) for m in members) == [0, 200, 500]
 
 
+def test_the_per_member_cap_counts_what_the_campaign_already_gave(store, program):
+    capped, fresh = factories.MemberFactory(), factories.MemberFactory()
+    buy(store, capped, "c1", "200.00")  # both recorded before the campaign existed
+    buy(store, fresh, "f1", "200.00")
+    campaign = Campaign.objects.create(
+        code="retro-double",
+        name="Double points, retroactive",
+        kind=Campaign.Kind.MULTIPLIER,
+        multiplier=Decimal("2"),
+        starts_at=START,
+        ends_at=NOW - timedelta(hours=1),
+        retroactive=True,
+        per_member_cap=120,
+    )
+    buy(store, capped, "c2", "50.00", days_ago=12)  # earns the campaign live: 50 x (2 - 1)
+
+    report = campaigns_settle(as_of=NOW)
+
+    paid = dict(Award.objects.filter(settlement_key__isnull=False).values_list("member_id", "points"))
+    assert paid == {capped.pk: 120 - 50, fresh.pk: 120}
+    assert report.points == 190
+    assert sum(Award.objects.filter(campaign=campaign, member=capped).values_list("points", flat=True)) == 120
+    assert ledger_violations() == []
+
+
 def test_a_retroactive_campaign_pays_purchases_recorded_before_it_existed(store, member):
     buy(store, member, "old", "120.00")
     campaign = Campaign.objects.create(
