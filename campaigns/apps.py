@@ -5,4 +5,20 @@ class CampaignsConfig(AppConfig):
     name = "campaigns"
 
     def ready(self) -> None:
+        from members.jobs import Job, job_register
+        from members.schedule import DAILY, HOURLY
+
         from . import receivers  # noqa: F401
+        from .services.actions import BirthdayResult, birthday_bonuses_chunk
+        from .services.settlement import SettlementReport, campaigns_settle_chunk, campaigns_settle_finish
+
+        job_register(
+            Job(
+                "settle_campaigns",
+                campaigns_settle_chunk,
+                SettlementReport(),
+                period=HOURLY,
+                finish=campaigns_settle_finish,
+            )
+        )
+        job_register(Job("birthday_bonuses", birthday_bonuses_chunk, BirthdayResult(), period=DAILY))

@@ -20,6 +20,10 @@ class EarningPolicy:
         """Points are whole: always rounded down (per purchase line)."""
         return max(0, math.floor(value))
 
+    def round_points_sql(self, expression: str) -> str:
+        """``round_points`` in SQL, for settlement (``expression`` is never negative there)."""
+        return f"CAST(FLOOR({expression}) AS BIGINT)"
+
     def is_self_referral(self, referrer: Member, referred: Member) -> bool:
         return referrer.pk == referred.pk or same_person(
             email=referrer.email, phone=referrer.phone, other_email=referred.email, other_phone=referred.phone

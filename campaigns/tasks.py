@@ -1,39 +1,14 @@
-"""Celery tasks: thin wrappers that call services, passing ids."""
+"""Celery tasks: thin wrappers that call services, passing ids. The scheduled ones run this
+app's registered jobs (``CampaignsConfig.ready``) through the core's job runner."""
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
-from django.utils import timezone
 
-from members.schedule import DAILY, HOURLY, first_this_period
+from members.tasks import job_task
 
-logger = logging.getLogger(__name__)
-
-
-@shared_task(name="campaigns.tasks.campaigns_settle_task", acks_late=True)
-def campaigns_settle_task(scheduled: bool = False) -> dict | None:
-    from .services import campaigns_settle
-
-    if scheduled and not first_this_period("settle_campaigns", HOURLY):
-        return None
-
-    report = campaigns_settle(as_of=timezone.now())
-    logger.info("Campaign settlement: %s", report)
-    return {"campaigns": report.campaigns, "members": report.members, "points": report.points}
-
-
-@shared_task(name="campaigns.tasks.birthday_bonuses_award_task", acks_late=True)
-def birthday_bonuses_award_task(scheduled: bool = False) -> int:
-    from .services import birthday_bonuses_award
-
-    if scheduled and not first_this_period("birthday_bonuses", DAILY):
-        return 0
-
-    paid = birthday_bonuses_award(on=timezone.localdate())
-    logger.info("Birthday bonuses paid: %s", paid)
-    return paid
+campaigns_settle_task = job_task("campaigns.tasks.campaigns_settle_task", "settle_campaigns")
+birthday_bonuses_award_task = job_task("campaigns.tasks.birthday_bonuses_award_task", "birthday_bonuses")
 
 
 @shared_task(name="campaigns.tasks.purchase_import_process_task", acks_late=True)

@@ -399,6 +399,13 @@ class TierChange(models.Model):
         return f"{self.member_id}: {self.from_tier_id} -> {self.to_tier_id}"
 
 
+# The entries that count toward the points tier metric: what purchases earned and campaigns
+# gave, less what refunds reversed of them. Written once here for the three readers: the tier
+# rules (``members.tiers``), the tier job's SQL and the covering index of ``LedgerEntry``.
+TIER_QUALIFYING_KINDS = ("earn", "bonus", "reversal")
+TIER_QUALIFYING_SOURCES = ("purchase", "campaign")
+
+
 class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
         EARN = "earn", "Earned"
@@ -449,7 +456,9 @@ class LedgerEntry(models.Model):
             models.Index(
                 fields=["member", "created_at"],
                 include=["points"],
-                condition=Q(kind__in=["earn", "bonus", "reversal"], source_type__in=["purchase", "campaign"]),
+                condition=Q(
+                    kind__in=list(TIER_QUALIFYING_KINDS), source_type__in=list(TIER_QUALIFYING_SOURCES)
+                ),
                 name="ledger_member_qualifying",
             ),
         ]

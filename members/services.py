@@ -10,6 +10,7 @@ from django.utils import timezone
 from .audit import audit_record
 from .errors import Conflict, InvalidRequest
 from .identity import same_person
+from .locks import lock_member, lock_row
 from .models import Member, Program, Store, Tier, TierChange, User
 from .signals import member_enrolled
 
@@ -90,9 +91,9 @@ def member_enroll(
 def member_claim_for_user(*, user: User, now: datetime | None = None) -> Member:
     """Link ``user`` (whose email is verified) to the member a store enrolled with that email,
     or enrol a new member for them (with the referral code their sign-up carried)."""
-    if existing := Member.objects.select_for_update().filter(user=user).first():
+    if existing := lock_row(Member.objects.filter(user=user)):
         return existing
-    member = Member.objects.select_for_update().filter(email=user.email.lower(), user__isnull=True).first()
+    member = lock_row(Member.objects.filter(email=user.email.lower(), user__isnull=True))
     if member is not None:
         member.user = user
         member.save(update_fields=["user"])
@@ -123,7 +124,7 @@ def member_profile_update(
     bonus); after that only staff change it, in admin."""
     if not (first_name or "").strip():
         raise InvalidRequest("A first name is required.", fields={"first_name": ["Required."]})
-    member = Member.objects.select_for_update().get(pk=member.pk)
+    member = lock_member(member.pk)
     changes: dict[str, list] = {}
     values = {
         "first_name": first_name.strip(),
@@ -154,7 +155,7 @@ def member_profile_update(
 def member_email_change(*, user: User, email: str) -> Member | None:
     """Follow a verified change of a login's email address on its member."""
     email = _normalise_email(email)
-    member = Member.objects.select_for_update().filter(user=user).first()
+    member = lock_row(Member.objects.filter(user=user))
     if member is None or member.email == email:
         return member
     if Member.objects.filter(email=email).exclude(pk=member.pk).exists():

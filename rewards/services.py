@@ -29,8 +29,9 @@ from django.utils import timezone
 from members.audit import audit_record
 from members.errors import IdempotencyConflict, InsufficientPoints, InvalidRequest, MemberInactive
 from members.jobs import Counts, job_run
+from members.jobs.base import db_datetime
 from members.ledger.services import points_debit, points_restore
-from members.locks import lock_member
+from members.locks import lock_member, lock_members_in, lock_row
 from members.models import LedgerEntry, Member, Program, Store, User
 
 from .errors import (
@@ -228,11 +229,9 @@ def redemption_cancel(
         if member_id is None:
             raise RedemptionNotFound()
         lock_member(member_id)
-        redemption = (
-            Redemption.objects.select_for_update(of=("self",))
-            .select_related("reward", "member")
-            .get(pk=redemption_id)
-        )
+        redemption = lock_row(Redemption.objects.select_related("reward", "member").filter(pk=redemption_id))
+        if redemption is None:
+            raise RedemptionNotFound()
         if store is not None and redemption.store_id not in (None, store.pk):
             raise RedemptionNotFound()
         if redemption.status == Status.CANCELLED:
@@ -339,25 +338,19 @@ def vouchers_expire(*, as_of: datetime | None = None) -> VoucherExpiry:
 def vouchers_expire_chunk(
     *, as_of: datetime, first_id: int, last_id: int, notify: bool = True, **_
 ) -> VoucherExpiry:
+    """Expire the vouchers of one member-id range that are past their expiry by ``as_of``."""
     refund = Program.load().expired_voucher_policy == Program.ExpiredVoucherPolicy.REFUND
+    due = "status = %s AND expires_at <= %s AND member_id BETWEEN %s AND %s"
+    due_params = [Status.ISSUED, db_datetime(as_of), first_id, last_id]
     with transaction.atomic():
-        due = Redemption.objects.filter(
-            status=Status.ISSUED, expires_at__lte=as_of, member_id__gte=first_id, member_id__lte=last_id
-        )
         # The members first (the order every service locks in), then one conditional UPDATE
         # that says which vouchers this run expired.
-        list(
-            Member.objects.filter(pk__in=due.values("member_id"))
-            .select_for_update()
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        lock_members_in(f"SELECT member_id FROM rewards_redemption WHERE {due}", due_params)
         with connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE rewards_redemption SET status = %s, expired_at = %s "
-                "WHERE status = %s AND expires_at <= %s AND member_id BETWEEN %s AND %s "
+                f"UPDATE rewards_redemption SET status = %s, expired_at = %s WHERE {due} "
                 "RETURNING id, member_id, reward_id, points_spent",
-                [Status.EXPIRED, as_of, Status.ISSUED, as_of, first_id, last_id],
+                [Status.EXPIRED, db_datetime(as_of), *due_params],
             )
             expired = sorted(cursor.fetchall())
         if not expired:

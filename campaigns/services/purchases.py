@@ -17,12 +17,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Exists, F, OuterRef, Sum
 from django.utils import timezone
 
 from members.errors import InvalidRequest, MemberInactive, MemberNotFound
 from members.ledger.services import points_credit, points_reverse
-from members.locks import lock_member
+from members.locks import lock_member, lock_row
 from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Refund, Store, Tier
 from members.tiers import tier_upgrade_if_qualified
 
@@ -204,12 +204,17 @@ def purchase_record(
     with transaction.atomic():
         if replay := _replay_purchase(store, external_id, digest):
             return replay
-        member_id = (
-            Member.objects.filter(member_number=str(member_number)).values_list("pk", flat=True).first()
+        found = (
+            Member.objects.filter(member_number=str(member_number))
+            .annotate(buys_first=~Exists(Purchase.objects.filter(member=OuterRef("pk"))))
+            .values_list("pk", "referred_by_id", "buys_first")
+            .first()
         )
-        if member_id is None:
+        if found is None:
             raise MemberNotFound()
-        member = lock_member(member_id)
+        member_id, referrer_id, buys_first = found
+        # A first purchase may pay the referrer too (referral_settle): both rows now, in id order.
+        member = lock_member(member_id, also=referrer_id if buys_first else None)
         # Concurrent replays wait on the member lock; the first may have committed meanwhile.
         if replay := _replay_purchase(store, external_id, digest):
             return replay
@@ -324,10 +329,11 @@ def referral_settle(
 ) -> Referral | None:
     """On the referred member's first purchase: both sides earn, or the referral is refused
     (self-referral, the referrer's monthly cap) and recorded with why. Runs inside the
-    purchase's transaction, with the referred member locked."""
+    purchase's transaction. Both members are locked in id order, as every writer locks them
+    (``purchase_record`` has already locked both, in one statement)."""
     if Referral.objects.filter(referred=member).exists():
         return None
-    referrer = lock_member(member.referred_by_id)  # enrolled earlier: locks always go new -> old
+    referrer = lock_member(member.referred_by_id, also=member.pk)
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     rewarded_this_month = Referral.objects.filter(
         referrer=referrer, status=Referral.Status.REWARDED, created_at__gte=month_start
@@ -411,7 +417,7 @@ def refund_record(
         lock_member(purchase.member_id)
         if replay := _replay_refund(store, external_id, digest):
             return replay
-        purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
+        purchase = lock_row(Purchase.objects.filter(pk=purchase.pk))
         left = purchase.amount - purchase.refunded_amount
         if amount > left:
             raise RefundExceedsPurchase(

@@ -24,9 +24,10 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from ..locks import lock_members_in
 from ..models import Member, Program, Tier, TierChange
-from ..tiers import qualification_window_start
-from .base import Counts, ScratchTable, db_datetime, lock_listed_members
+from ..tiers import qualification_window_start, tier_qualifying_entries_sql
+from .base import Counts, ScratchTable, db_datetime
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def _value_sql(
         sql = (
             "SELECT member_id, SUM(points) AS value FROM members_ledgerentry "
             "WHERE member_id BETWEEN %s AND %s AND created_at > %s AND created_at <= %s "
-            f"AND kind IN ('earn', 'bonus', 'reversal') AND source_type IN ('purchase', 'campaign'){listed} "
+            f"AND {tier_qualifying_entries_sql()}{listed} "
             "GROUP BY member_id"
         )
     else:
@@ -185,7 +186,7 @@ def tiers_recalculate_chunk(
         decisions, params = tier_decisions_sql(**common)
         if not candidates.fill(f"SELECT member_id FROM ({decisions}) x WHERE x.move <> 'stay'", params):
             return TierResult()
-        lock_listed_members(cursor, candidates.name)
+        lock_members_in(f"SELECT member_id FROM {candidates.name}")
         decisions, params = tier_decisions_sql(**common, only_listed_in=candidates.name)
         if not moves.fill(f"SELECT * FROM ({decisions}) x WHERE x.move <> 'stay'", params):
             return TierResult()

@@ -1,16 +1,15 @@
 """A job killed after some chunks and run again ends in the same state as one clean run, and two
 runs at once change nothing twice."""
 
-from dataclasses import replace
-
 import pytest
 from django.db import transaction
 
-from members.jobs import JOBS, job_run
+from members.jobs import job_run
 from members.ledger.invariants import ledger_violations
 from members.models import ExpiryReminder, JobRun, LedgerEntry, TierChange
 
 from .conftest import buy, earn, make_member, snapshot
+from .support import Killed, killed_after
 
 JOB_NAMES = ["recalculate_tiers", "expire_points", "release_pending_points", "send_expiry_reminders"]
 
@@ -25,26 +24,6 @@ def populate(program, count: int = 9) -> None:
         earn(member, 10 + i, days_ago=370 + i)  # expired
         earn(member, 20 + i, days_ago=350)  # expires within 30 days
         earn(member, 5 + i, days_ago=14, pending_days=14)  # window closes now
-
-
-class Killed(Exception):
-    pass
-
-
-def killed_after(monkeypatch, name: str, chunks: int) -> None:
-    """Make job ``name`` die in chunk ``chunks + 1``, after that chunk did its work but before it
-    committed (a worker killed mid-transaction)."""
-    job = JOBS[name]
-    calls = {"n": 0}
-
-    def chunk(**kwargs):
-        result = job.chunk(**kwargs)
-        calls["n"] += 1
-        if calls["n"] > chunks:
-            raise Killed()
-        return result
-
-    monkeypatch.setitem(JOBS, name, replace(job, chunk=chunk))
 
 
 @pytest.mark.usefixtures("frozen")

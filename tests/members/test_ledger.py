@@ -14,8 +14,8 @@ from members.errors import (
     MemberNotFound,
     NothingToReverse,
 )
+from members.jobs import expire_points, release_pending_points
 from members.ledger.invariants import ledger_violations
-from members.ledger.jobs import expire_points, release_pending_points
 from members.ledger.services import (
     points_adjust,
     points_credit,
