@@ -221,6 +221,11 @@ def signup_bonus_award(*, member_id: int, now: datetime | None = None) -> Postin
         return None
 
 
+# A birthday pays only when the date was on file this long before it: a member cannot set
+# today's date to collect the bonus today.
+BIRTH_DATE_NOTICE = timedelta(days=30)
+
+
 @dataclass(frozen=True)
 class BirthdayResult(Counts):
     members: int = 0
@@ -254,11 +259,11 @@ def birthday_bonuses_chunk(*, as_of: datetime, first_id: int, last_id: int, **_)
         ScratchTable(cursor, "birthday_members") as candidates,
         ScratchTable(cursor, "birthday_due") as due,
     ):
-        sql, params = _birthdays_due(on, first_id=first_id, last_id=last_id).query.sql_with_params()
+        sql, params = _birthdays_due(on, as_of, first_id=first_id, last_id=last_id).query.sql_with_params()
         if not candidates.fill(f"SELECT d.pk AS member_id FROM ({sql}) d", list(params)):
             return BirthdayResult()
         lock_members_in(f"SELECT member_id FROM {candidates.name}")
-        locked = _birthdays_due(on, first_id=first_id, last_id=last_id).filter(
+        locked = _birthdays_due(on, as_of, first_id=first_id, last_id=last_id).filter(
             pk__in=RawSQL(f"SELECT member_id FROM {candidates.name}", [])
         )
         sql, params = locked.query.sql_with_params()
@@ -279,11 +284,16 @@ def birthday_bonuses_chunk(*, as_of: datetime, first_id: int, last_id: int, **_)
     return BirthdayResult(members=members, points=points)
 
 
-def _birthdays_due(on: date, *, first_id: int, last_id: int) -> QuerySet:
-    """Active members of the range born on the day of ``on``, not yet paid this year, with the
-    key their bonus is paid under."""
+def _birthdays_due(on: date, as_of: datetime, *, first_id: int, last_id: int) -> QuerySet:
+    """Active members of the range born on the day of ``on``, whose birth date was on file
+    ``BIRTH_DATE_NOTICE`` before ``as_of``, not yet paid this year, with the key their bonus is
+    paid under."""
     due = Member.objects.filter(
-        pk__gte=first_id, pk__lte=last_id, status=Member.Status.ACTIVE, birth_date__month=on.month
+        pk__gte=first_id,
+        pk__lte=last_id,
+        status=Member.Status.ACTIVE,
+        birth_date__month=on.month,
+        birth_date_set_at__lte=as_of - BIRTH_DATE_NOTICE,
     )
     leap_day_too = on.month == 2 and on.day == 28 and not _is_leap(on.year)
     due = due.filter(birth_date__day__in=[28, 29]) if leap_day_too else due.filter(birth_date__day=on.day)

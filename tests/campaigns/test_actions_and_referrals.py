@@ -396,3 +396,33 @@ def test_a_first_purchase_locks_the_referrer_with_the_member_in_id_order(rules, 
     assert Referral.objects.get().status == "rewarded"
     # Later purchases pay no referral and lock the member alone.
     assert later and all(f'"members_member"."id" = {friend.pk} ' in sql for sql in later)
+
+
+def test_a_birthday_pays_only_when_the_date_was_on_file_30_days_before(rules):
+    """Given two members born on 15 June: one set the date 30 days before, the other 29 days
+    before (to collect the bonus soon). Only the first is paid; a year later both are."""
+    from campaigns.services.actions import BIRTH_DATE_NOTICE
+
+    today = date(2026, 6, 15)
+    start_of_day = timezone.make_aware(datetime(2026, 6, 15))
+    deadline = start_of_day - BIRTH_DATE_NOTICE
+    in_time = factories.MemberFactory(birth_date=date(1990, 6, 15), birth_date_set_at=deadline)
+    too_late = factories.MemberFactory(
+        birth_date=date(1990, 6, 15), birth_date_set_at=deadline + timedelta(days=1)
+    )
+
+    assert birthday_bonuses_award(on=today).members == 1
+    assert entries(in_time, "activity") == [200] and entries(too_late, "activity") == []
+    assert birthday_bonuses_award(on=date(2027, 6, 15)).members == 2
+
+
+def test_a_member_sets_the_birth_date_once_and_it_starts_the_30_days(rules, member):
+    from members.errors import InvalidRequest
+    from members.services import member_profile_update
+
+    profile = {"actor": None, "first_name": "M", "marketing_opt_in": False, "reminder_opt_in": False}
+    updated = member_profile_update(member=member, birth_date=date(1990, 6, 15), **profile)
+    assert updated.birth_date_set_at is not None
+    assert abs(updated.birth_date_set_at - timezone.now()) < timedelta(minutes=1)
+    with pytest.raises(InvalidRequest):
+        member_profile_update(member=member, birth_date=date(1991, 1, 1), **profile)
