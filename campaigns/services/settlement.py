@@ -1,5 +1,7 @@
 """Settling ended campaigns: spend-threshold bonuses, and retroactive campaigns (those created
-after purchases in their window, which therefore did not earn them at purchase time).
+after purchases in their window, which therefore did not earn them at purchase time). A
+campaign settles once its end plus the program's return window has passed, so it pays on what
+was bought net of what was refunded by then.
 
 It is the ``settle_campaigns`` job (registered by ``CampaignsConfig``), chunked by member-id
 range like every job and set-based: a chunk finds the members of its range with a purchase in
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
@@ -59,11 +61,14 @@ class SettlementReport(Counts):
 
 
 def campaigns_due(*, as_of: datetime) -> QuerySet[Campaign]:
+    """Ended campaigns that pay after the end, once the return window of their last purchases
+    has closed: a purchase refunded within it counts net of the refund, not in full."""
+    return_window = timedelta(days=Program.load().return_window_days)
     return Campaign.objects.filter(
         Q(kind__in=SETTLED_KINDS) | Q(retroactive=True),
         is_active=True,
         settled_at__isnull=True,
-        ends_at__lte=as_of,
+        ends_at__lte=as_of - return_window,
     ).order_by("ends_at", "pk")
 
 

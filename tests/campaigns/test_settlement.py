@@ -24,6 +24,8 @@ from tests.jobs.support import Killed, killed_after
 pytestmark = pytest.mark.django_db
 NOW = timezone.now().replace(microsecond=0)
 START, END = NOW - timedelta(days=30), NOW - timedelta(days=1)
+# A campaign settles once its end plus the return window (the program's 14 days) has passed.
+SETTLES = timedelta(days=14)
 
 
 @pytest.fixture
@@ -73,8 +75,8 @@ def test_a_threshold_campaign_pays_members_who_spent_enough_once(store, program)
     refund_record(store=store, purchase_external_id="c1", external_id="rc1", amount="150.00")
     buy(store, short, "b2", "500.00", days_ago=40)  # before the window
 
-    report = campaigns_settle(as_of=NOW, chunk_size=1)
-    again = campaigns_settle(as_of=NOW)
+    report = campaigns_settle(as_of=NOW + SETTLES, chunk_size=1)
+    again = campaigns_settle(as_of=NOW + SETTLES)
 
     assert (report.campaigns, report.members, report.points) == (1, 1, 500)
     assert (again.campaigns, again.members) == (0, 0)
@@ -91,8 +93,8 @@ def test_a_running_campaign_is_not_settled_yet(store, member):
     threshold(ends_at=NOW + timedelta(days=3))
     buy(store, member, "a1", "400.00")
 
-    assert campaigns_settle(as_of=NOW).campaigns == 0
-    assert campaigns_settle(as_of=NOW + timedelta(days=4)).points == 500
+    assert campaigns_settle(as_of=NOW + SETTLES).campaigns == 0
+    assert campaigns_settle(as_of=NOW + SETTLES + timedelta(days=4)).points == 500
 
 
 def test_a_settlement_cut_short_pays_the_rest_when_run_again(store, program):
@@ -103,9 +105,9 @@ def test_a_settlement_cut_short_pays_the_rest_when_run_again(store, program):
     # As if a first run paid the first member and died before marking the campaign settled.
     from campaigns.services.settlement import campaigns_settle_chunk
 
-    campaigns_settle_chunk(as_of=NOW, first_id=members[0].pk, last_id=members[0].pk)
+    campaigns_settle_chunk(as_of=NOW + SETTLES, first_id=members[0].pk, last_id=members[0].pk)
 
-    report = campaigns_settle(as_of=NOW)
+    report = campaigns_settle(as_of=NOW + SETTLES)
 
     assert report.members == 2
     assert [campaign_points(m) for m in members] == [500, 500, 500]
@@ -120,7 +122,7 @@ def test_the_budget_and_cap_hold_at_settlement(store, program):
     for i, member in enumerate(members):
         buy(store, member, f"p{i}", "300.00")
 
-    report = campaigns_settle(as_of=NOW)
+    report = campaigns_settle(as_of=NOW + SETTLES)
 
     assert report.points == 700
     assert sorted(campaign_points(m) for m in members) == [0, 200, 500]
@@ -142,7 +144,7 @@ def test_the_per_member_cap_counts_what_the_campaign_already_gave(store, program
     )
     buy(store, capped, "c2", "50.00", days_ago=12)  # earns the campaign live: 50 x (2 - 1)
 
-    report = campaigns_settle(as_of=NOW)
+    report = campaigns_settle(as_of=NOW + SETTLES)
 
     paid = dict(Award.objects.filter(settlement_key__isnull=False).values_list("member_id", "points"))
     assert paid == {capped.pk: 120 - 50, fresh.pk: 120}
@@ -164,22 +166,22 @@ def test_a_retroactive_campaign_pays_purchases_recorded_before_it_existed(store,
     )
     buy(store, member, "new", "50.00", days_ago=2)  # earns the campaign live
 
-    report = campaigns_settle(as_of=NOW + timedelta(days=2))
+    report = campaigns_settle(as_of=NOW + SETTLES + timedelta(days=2))
 
     assert report.points == 120
     assert campaign_points(member) == 120
     live = Award.objects.get(campaign=campaign, purchase__external_id="new")
     assert live.points == 50
-    assert campaigns_settle(as_of=NOW + timedelta(days=3)).points == 0
+    assert campaigns_settle(as_of=NOW + SETTLES + timedelta(days=3)).points == 0
 
 
 def test_the_command_and_the_task_settle(store, member, capsys):
     threshold()
     buy(store, member, "a1", "300.00")
 
-    call_command("settle_campaigns", "--as-of", (NOW - timedelta(days=5)).date().isoformat())
+    call_command("settle_campaigns", "--as-of", (NOW + SETTLES - timedelta(days=5)).date().isoformat())
     not_yet = capsys.readouterr().out
-    call_command("settle_campaigns", "--as-of", NOW.date().isoformat())
+    call_command("settle_campaigns", "--as-of", (NOW + SETTLES).date().isoformat())
     done = capsys.readouterr().out
 
     assert "Settled 0 campaign(s)" in not_yet
@@ -221,7 +223,7 @@ def test_retroactive_category_and_first_purchase_campaigns(store, program):
         code="per-visit", name="Per visit", kind=Campaign.Kind.FIXED_BONUS, bonus_points=5, **common
     )
 
-    report = campaigns_settle(as_of=NOW)
+    report = campaigns_settle(as_of=NOW + SETTLES)
 
     # Coffee: 40.00 of which half was refunded -> 20.00 x (3 - 1) = 40.
     paid = {(a.member_id, a.source): a.points for a in Award.objects.filter(settlement_key__isnull=False)}
@@ -288,7 +290,7 @@ def test_a_settlement_killed_halfway_and_run_again_ends_as_one_clean_run(store, 
     before = settlement_state()
 
     clean_point = transaction.savepoint()
-    clean = campaigns_settle(as_of=NOW, chunk_size=2)
+    clean = campaigns_settle(as_of=NOW + SETTLES, chunk_size=2)
     clean_state = settlement_state()
     transaction.savepoint_rollback(clean_point)
     assert settlement_state() == before
@@ -296,14 +298,14 @@ def test_a_settlement_killed_halfway_and_run_again_ends_as_one_clean_run(store, 
     with monkeypatch.context() as patch:
         killed_after(patch, "settle_campaigns", chunks=2)
         with pytest.raises(Killed):
-            campaigns_settle(as_of=NOW, chunk_size=2)
+            campaigns_settle(as_of=NOW + SETTLES, chunk_size=2)
     killed = JobRun.objects.get(name="settle_campaigns", outcome=JobRun.Outcome.FAILED)
     assert (killed.chunks_done, killed.chunks_total) == (2, 5)
     partial = settlement_state()
     assert partial != before and partial != clean_state
     assert not Campaign.objects.filter(settled_at__isnull=False).exists()  # not every chunk paid
 
-    rerun = campaigns_settle(as_of=NOW, chunk_size=2)
+    rerun = campaigns_settle(as_of=NOW + SETTLES, chunk_size=2)
 
     assert settlement_state() == clean_state
     tripled = 2 * sum(250 + 40 * i for i in range(9))
@@ -315,12 +317,12 @@ def test_a_settlement_killed_halfway_and_run_again_ends_as_one_clean_run(store, 
 
 def test_settling_twice_pays_nothing_the_second_time(store, program):
     campaigns_with_work(store)
-    first = campaigns_settle(as_of=NOW, chunk_size=4)
+    first = campaigns_settle(as_of=NOW + SETTLES, chunk_size=4)
     state = settlement_state()
 
     # Even with the campaigns not marked settled (a run that died after its last chunk).
     Campaign.objects.update(settled_at=None)
-    again = campaigns_settle(as_of=NOW, chunk_size=3)
+    again = campaigns_settle(as_of=NOW + SETTLES, chunk_size=3)
 
     assert (first.members, first.campaigns) == (14, 2)
     assert (again.members, again.points, again.campaigns) == (0, 0, 2)
@@ -336,9 +338,9 @@ def test_a_chunk_takes_the_same_queries_for_two_members_as_for_eight(store, prog
     from campaigns.services.settlement import campaigns_settle_chunk
 
     with CaptureQueriesContext(connection) as two:
-        paid_two = campaigns_settle_chunk(as_of=NOW, first_id=ids[0], last_id=ids[1])
+        paid_two = campaigns_settle_chunk(as_of=NOW + SETTLES, first_id=ids[0], last_id=ids[1])
     with CaptureQueriesContext(connection) as eight:
-        paid_eight = campaigns_settle_chunk(as_of=NOW, first_id=ids[2], last_id=ids[9])
+        paid_eight = campaigns_settle_chunk(as_of=NOW + SETTLES, first_id=ids[2], last_id=ids[9])
 
     assert (paid_two.members, paid_eight.members) == (2 + 2, 8 + 8)
     assert len(two.captured_queries) == len(eight.captured_queries)
@@ -370,7 +372,7 @@ def test_a_retroactive_multiplier_pays_what_the_strategy_gives_at_purchase_tier_
         retroactive=True,
     )
 
-    report = campaigns_settle(as_of=NOW + timedelta(days=2))
+    report = campaigns_settle(as_of=NOW + SETTLES + timedelta(days=2))
 
     # The same purchase through the engine, as it is applied at purchase time.
     context = PurchaseContext(
@@ -408,7 +410,7 @@ def test_a_retroactive_multiplier_uses_the_tier_the_member_had_when_they_bought(
         retroactive=True,
     )
 
-    report = campaigns_settle(as_of=NOW)
+    report = campaigns_settle(as_of=NOW + SETTLES)
 
     assert report.points == campaign_points(member) == 250 - 125  # not gold's 300 - 150
     assert ledger_violations() == []
@@ -423,7 +425,7 @@ def test_two_settlements_at_once_pay_each_member_once(program, threads):
     store = factories.StoreFactory()
     campaigns_with_work(store)
 
-    results = threads(2, lambda i: campaigns_settle(as_of=NOW, chunk_size=3))
+    results = threads(2, lambda i: campaigns_settle(as_of=NOW + SETTLES, chunk_size=3))
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sum(r.members for r in results) == 14
@@ -431,4 +433,22 @@ def test_two_settlements_at_once_pay_each_member_once(program, threads):
     assert LedgerEntry.objects.filter(source_type="campaign").count() == 14
     assert Campaign.objects.get(code="spend-300").spent_points == 2300
     assert not Campaign.objects.filter(settled_at__isnull=True).exists()
+    assert ledger_violations() == []
+
+
+def test_a_threshold_campaign_waits_for_the_return_window_and_counts_refunds_made_in_it(store, program):
+    """Given a member who reached the threshold and returned half of it 5 days after the end:
+    nothing is paid before the window closes, and after it the member, below the threshold
+    net of the refund, gets nothing."""
+    threshold()
+    returner, keeper = factories.MemberFactory(), factories.MemberFactory()
+    buy(store, returner, "r1", "400.00")
+    buy(store, keeper, "k1", "400.00")
+
+    assert campaigns_settle(as_of=END + SETTLES - timedelta(seconds=1)).campaigns == 0
+    refund_record(store=store, purchase_external_id="r1", external_id="rr1", amount="200.00")
+    report = campaigns_settle(as_of=END + SETTLES)
+
+    assert (report.campaigns, report.members, report.points) == (1, 1, 500)
+    assert campaign_points(returner) == 0 and campaign_points(keeper) == 500
     assert ledger_violations() == []
