@@ -105,3 +105,19 @@ def test_the_checker_sees_a_forbidden_import(tmp_path, monkeypatch):
         "members/admin.py:3 imports campaigns",
         "members/admin.py:3 imports campaigns.models",
     ]
+
+
+def test_rows_are_locked_only_through_the_one_lock_helper():
+    """``members.locks`` is the one place a row lock is taken (always in ascending primary key);
+    no other module of the site calls ``select_for_update`` or writes ``FOR UPDATE`` (the
+    benchmarks' hand-written floor statements are not the site)."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for package in ALLOWED
+        if package != "bench"
+        for path in project_files(package)
+        if path != ROOT / "members" / "locks.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "select_for_update" in line or "FOR UPDATE" in line
+    ]
+    assert offenders == []

@@ -22,7 +22,7 @@ from django.utils import timezone
 from members.audit import audit_record
 from members.errors import Conflict, InvalidRequest, LoyaltyError, MemberNotFound, NotFound
 from members.ledger.services import points_adjust
-from members.locks import lock_rows
+from members.locks import lock_row, lock_rows
 from members.models import Member, Program, Tier, User
 
 from .models import AdjustmentRequest, TierDraft
@@ -210,7 +210,7 @@ def tier_draft_save(
         draft = None
         if draft_id is not None:
             draft = (
-                TierDraft.objects.select_for_update().filter(pk=draft_id, published_at__isnull=True).first()
+                lock_row(TierDraft.objects.filter(pk=draft_id, published_at__isnull=True))
             )
         if draft is None:
             draft = TierDraft(created_by=staff_user, created_at=now)
@@ -225,7 +225,7 @@ def tier_draft_publish(*, draft_id: int, staff_user: User, now: datetime | None 
     _require_tier_editor(staff_user)
     now = now or timezone.now()
     with transaction.atomic():
-        draft = TierDraft.objects.select_for_update().filter(pk=draft_id).first()
+        draft = lock_row(TierDraft.objects.filter(pk=draft_id))
         if draft is None:
             raise NotFound("No such tier draft.")
         if draft.published_at is not None:
