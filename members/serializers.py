@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from .models import LedgerEntry, Member
 from .selectors import member_expiring_points, member_tier_progress
+from .stores import personal_data_visible
 
 # Text without NUL characters (the database cannot store them); NOT_BLANK: and not only blanks.
 NO_NUL = RegexValidator(r"^[^\x00]*$", "Null characters are not allowed.")
@@ -42,6 +43,7 @@ class ApiErrorSerializer(serializers.Serializer):
 ERROR_TEXTS = {
     400: "Invalid input (code `invalid`, with `fields`).",
     401: "No key, or an unknown or revoked one (`unauthenticated`).",
+    403: "Not allowed for this key; the code says why.",
     404: "Not found (`not_found`).",
     409: "A conflict; the code says which.",
 }
@@ -76,13 +78,19 @@ class ExpiringSerializer(serializers.Serializer):
 
 
 class MemberSerializer(serializers.Serializer):
-    """A member as the contract shows it. Reads: the member (with its tier), the next expiring
-    points, and the tier progress."""
+    """A member as the contract shows it to the store in ``context["store"]``: a partner gets
+    the personal data of a member not related to it as nulls (``members.stores``). Reads: the
+    member (with its tier, and the relation when it came from ``members_for_store``), the next
+    expiring points, and the tier progress."""
+
+    PERSONAL = ("email", "first_name", "last_name", "phone", "birth_date")
 
     member_number = serializers.CharField()
-    email = serializers.EmailField()
-    first_name = serializers.CharField()
-    last_name = serializers.CharField(allow_blank=True)
+    email = serializers.EmailField(allow_null=True)
+    first_name = serializers.CharField(allow_null=True)
+    last_name = serializers.CharField(allow_blank=True, allow_null=True)
+    phone = serializers.CharField(allow_blank=True, allow_null=True)
+    birth_date = serializers.DateField(allow_null=True)
     tier = TierRefSerializer(allow_null=True)
     points = PointsSerializer()
     next_tier = NextTierSerializer(allow_null=True)
@@ -92,11 +100,18 @@ class MemberSerializer(serializers.Serializer):
     def to_representation(self, member: Member) -> dict:
         progress = member_tier_progress(member)
         upcoming = progress.next_tier
-        return {
-            "member_number": member.member_number,
+        personal = {
             "email": member.email,
             "first_name": member.first_name,
             "last_name": member.last_name,
+            "phone": member.phone,
+            "birth_date": member.birth_date.isoformat() if member.birth_date else None,
+        }
+        if not personal_data_visible(member, self.context["store"]):
+            personal = dict.fromkeys(self.PERSONAL)
+        return {
+            "member_number": member.member_number,
+            **personal,
             "tier": {"code": member.tier.code, "name": member.tier.name} if member.tier_id else None,
             "points": {"available": member.points_available, "pending": member.points_pending},
             "next_tier": None

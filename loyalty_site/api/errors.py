@@ -1,6 +1,7 @@
 """Every API error in one shape, mapped in one place:
 ``{"error": {"code": ..., "message": ..., "fields": {...}}}`` (``fields`` only for validation).
-Domain errors map by family: invalid input 400, not found 404, conflicts 409."""
+Domain errors map by family: invalid input 400 (``invalid`` or the error's own code), forbidden
+403, not found 404, conflicts 409."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from members.errors import Conflict, InvalidRequest, LoyaltyError, NotFound
+from members.errors import Conflict, Forbidden, InvalidRequest, LoyaltyError, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,12 @@ def exception_handler(exc, context) -> Response | None:
             return error_response(exc.code, exc.message, status.HTTP_404_NOT_FOUND)
         if isinstance(exc, Conflict):
             return error_response(exc.code, exc.message, status.HTTP_409_CONFLICT)
+        if isinstance(exc, Forbidden):
+            return error_response(exc.code, exc.message, status.HTTP_403_FORBIDDEN)
         if not isinstance(exc, InvalidRequest):
             logger.warning("Unmapped domain error %r answered as invalid", exc)
-        return error_response("invalid", exc.message, status.HTTP_400_BAD_REQUEST, exc.fields)
+            return error_response("invalid", exc.message, status.HTTP_400_BAD_REQUEST, exc.fields)
+        return error_response(exc.code, exc.message, status.HTTP_400_BAD_REQUEST, exc.fields)
     if isinstance(exc, Http404):
         return error_response("not_found", "Not found.", status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):
