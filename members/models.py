@@ -234,7 +234,7 @@ class Store(models.Model):
     )
     max_backdate_hours = models.PositiveIntegerField(
         default=72,
-        validators=[MaxValueValidator(24 * 3650)],
+        validators=[MaxValueValidator(24 * 3650)],  # ten years, as purchases allow
         help_text="Partners only: how many hours before now a purchase may be dated.",
     )
     created_at = models.DateTimeField(default=timezone.now)

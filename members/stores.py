@@ -22,6 +22,9 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from .errors import AmountOverLimit, PurchaseTooOld
 from .models import LedgerEntry, Member, Purchase, Store
 
+# Purchase records refuse anything older than ten years whatever the store's limit says.
+MAX_BACKDATE_HOURS = 24 * 3650
+
 
 def related_to_store(store: Store) -> Q:
     """Members related to ``store``, as a condition on members: enrolled there, or with a
@@ -65,7 +68,8 @@ def purchase_check_limits(*, store: Store, amount: Decimal, purchased_at: dateti
             f"This store posts purchases of at most {store.max_purchase_amount}.",
             fields={"amount": [f"At most {store.max_purchase_amount}."]},
         )
-    if store.is_partner and purchased_at < now - timedelta(hours=store.max_backdate_hours):
+    hours = min(store.max_backdate_hours, MAX_BACKDATE_HOURS)
+    if store.is_partner and purchased_at < now - timedelta(hours=hours):
         raise PurchaseTooOld(
             f"This store posts purchases at most {store.max_backdate_hours} hours old.",
             fields={"purchased_at": [f"At most {store.max_backdate_hours} hours before now."]},

@@ -82,6 +82,7 @@ class RedeemRequestSerializer(serializers.Serializer):
     member_token = StrictCharField(
         max_length=40,
         required=False,
+        allow_blank=True,
         help_text="The code the member shows from the portal's card page (a QR code and text, valid "
         "10 minutes, used once). Required from a partner's key; the program's own stores need none.",
     )
