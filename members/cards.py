@@ -51,7 +51,7 @@ def normalise_card_code(code: str) -> str:
 
 
 def _digest(code: str) -> str:
-    return salted_hmac("members.card-token", normalise_card_code(code)).hexdigest()
+    return salted_hmac("members.card-token", normalise_card_code(code), algorithm="sha256").hexdigest()
 
 
 @transaction.atomic
