@@ -4,7 +4,8 @@ envelope for the schema."""
 from __future__ import annotations
 
 from django.core.validators import RegexValidator
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from .models import LedgerEntry, Member
@@ -67,21 +68,28 @@ class NextTierSerializer(TierRefSerializer):
     spend_needed = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
+@extend_schema_field(OpenApiTypes.INT64)
+class PointsField(serializers.IntegerField):
+    """Points and balances: 64-bit whole numbers."""
+
+
 class PointsSerializer(serializers.Serializer):
-    available = serializers.IntegerField()
-    pending = serializers.IntegerField()
+    available = PointsField()
+    pending = PointsField()
 
 
 class ExpiringSerializer(serializers.Serializer):
-    points = serializers.IntegerField()
+    points = PointsField()
     expires_at = serializers.DateField()
 
 
 class MemberSerializer(serializers.Serializer):
-    """A member as the contract shows it to the store in ``context["store"]``: a partner gets
-    the personal data of a member not related to it as nulls (``members.stores``). Reads: the
-    member (with its tier, and the relation when it came from ``members_for_store``), the next
-    expiring points, and the tier progress."""
+    """A member as the contract shows it. A partner's key gets the personal data (email, names,
+    phone, birth date) of a member it neither enrolled nor recorded a purchase of as nulls."""
+
+    # For the store in context["store"] (members.stores). Reads: the member (with its tier, and
+    # the relation when it came from members_for_store), the next expiring points, and the
+    # tier progress.
 
     PERSONAL = ("email", "first_name", "last_name", "phone", "birth_date")
 
@@ -139,6 +147,9 @@ class MemberCreateSerializer(serializers.Serializer):
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
+    points = PointsField(read_only=True)
+    balance_after = PointsField(read_only=True)
+
     class Meta:
         model = LedgerEntry
         fields = ["kind", "points", "balance_after", "created_at", "description"]

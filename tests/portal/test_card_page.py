@@ -42,8 +42,10 @@ def test_the_card_shows_a_qr_code_and_the_same_code_as_text(member_client, porta
     assert not re.search(r"<script>|<style|style=", html)
     assert f'data-seconds-left="{CARD_TOKEN_MINUTES * 60}"' in html
     token = MemberCardToken.objects.get(member=portal_member)
-    assert timedelta(minutes=CARD_TOKEN_MINUTES - 1) < token.expires_at - timezone.now() <= timedelta(
-        minutes=CARD_TOKEN_MINUTES
+    assert (
+        timedelta(minutes=CARD_TOKEN_MINUTES - 1)
+        < token.expires_at - timezone.now()
+        <= timedelta(minutes=CARD_TOKEN_MINUTES)
     )
 
 
