@@ -44,7 +44,6 @@ class ApiErrorSerializer(serializers.Serializer):
 ERROR_TEXTS = {
     400: "Invalid input (code `invalid`, with `fields`).",
     401: "No key, or an unknown or revoked one (`unauthenticated`).",
-    403: "Not allowed for this key; the code says why.",
     404: "Not found (`not_found`).",
     409: "A conflict; the code says which.",
 }
