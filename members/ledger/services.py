@@ -382,9 +382,15 @@ def _debt(member: Member) -> int:
     return max(0, -member.points_available)
 
 
-def _write_entry(member: Member, *, kind: str, points: int, now: datetime, **fields) -> LedgerEntry:
-    if abs(member.points_total + points) > MAX_BALANCE:
+def _check_range(balance_after: int) -> None:
+    """A balance stays within ``MAX_BALANCE`` either side of zero: far inside the 64-bit columns,
+    so no sum of the ledger overflows. Checked before anything is written."""
+    if abs(balance_after) > MAX_BALANCE:
         raise InvalidPoints(f"A balance holds at most {MAX_BALANCE:,} points.")
+
+
+def _write_entry(member: Member, *, kind: str, points: int, now: datetime, **fields) -> LedgerEntry:
+    _check_range(member.points_total + points)
     try:
         with transaction.atomic():
             return LedgerEntry.objects.create(
