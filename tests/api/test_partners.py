@@ -176,17 +176,20 @@ def test_a_known_email_tells_a_partner_nothing_more_than_member_exists(partner_c
     assert ledger_state() == before
 
 
-def test_the_relation_costs_a_partner_no_extra_query(api_client, partner_client, shopper):
+def test_the_relation_and_the_scoping_cost_a_partner_no_extra_query(api_client, partner_client, shopper):
     for client in (api_client, partner_client):
         client.get(f"{MEMBERS}{shopper.member_number}/")  # warm each key's last-used stamp
 
     counts = []
-    for client in (api_client, partner_client):
-        with CaptureQueriesContext(connection) as queries:
-            assert client.get(f"{MEMBERS}{shopper.member_number}/").status_code == 200
-        counts.append(len(queries))
+    for path in (f"{MEMBERS}{shopper.member_number}/", f"{MEMBERS}{shopper.member_number}/transactions/"):
+        for client in (api_client, partner_client):
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(path).status_code == 200
+            counts.append(len(queries))
 
+    # The key, the member (with the relation), then the member's reads or one page of entries.
     assert counts[0] == counts[1] <= 6
+    assert counts[2] == counts[3] <= 3
 
 
 # --- transactions ----------------------------------------------------------------------------
