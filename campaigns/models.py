@@ -46,7 +46,7 @@ class Campaign(models.Model):
     multiplier = models.DecimalField(
         max_digits=6, decimal_places=2, default=Decimal("1"), help_text="For multiplier kinds (2 = double)."
     )
-    bonus_points = models.PositiveIntegerField(default=0, help_text="For bonus kinds.")
+    bonus_points = models.PositiveBigIntegerField(default=0, help_text="For bonus kinds.")
     threshold_amount = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal("0"), help_text="Spend over the period (threshold)."
     )
@@ -57,11 +57,11 @@ class Campaign(models.Model):
     categories = models.CharField(max_length=500, blank=True, help_text="Comma-separated categories.")
     skus = models.CharField(max_length=500, blank=True, help_text="Comma-separated SKUs.")
     min_spend = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
-    per_member_cap = models.PositiveIntegerField(
+    per_member_cap = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Most points one member can get from it."
     )
-    budget_points = models.PositiveIntegerField(null=True, blank=True, help_text="Most points in total.")
-    spent_points = models.PositiveIntegerField(default=0, editable=False)
+    budget_points = models.PositiveBigIntegerField(null=True, blank=True, help_text="Most points in total.")
+    spent_points = models.PositiveBigIntegerField(default=0, editable=False)
     priority = models.IntegerField(default=0, help_text="Higher applies first.")
     exclusive = models.BooleanField(
         default=False, help_text="When it applies, campaigns of lower priority do not."
@@ -125,7 +125,7 @@ class ActionRule(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, unique=True)
     name = models.CharField(max_length=120)
     description = models.CharField(max_length=255, blank=True)
-    points = models.PositiveIntegerField()
+    points = models.PositiveBigIntegerField()
     requires_approval = models.BooleanField(default=False, help_text="Staff approve each one first.")
     limit_count = models.PositiveIntegerField(
         null=True, blank=True, help_text="Most awards per member per period (empty: no limit)."
@@ -153,7 +153,7 @@ class Award(models.Model):
         Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="awards"
     )
     source = models.CharField(max_length=80)
-    points = models.PositiveIntegerField()
+    points = models.PositiveBigIntegerField()
     position = models.PositiveSmallIntegerField(default=0)
     # Set for awards paid by settlement: one per campaign and member.
     settlement_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
@@ -184,7 +184,7 @@ class Activity(models.Model):
     url = models.URLField(max_length=500, blank=True)
     payload_digest = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices)
-    points_awarded = models.PositiveIntegerField(default=0)
+    points_awarded = models.PositiveBigIntegerField(default=0)
     reviewed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -210,8 +210,8 @@ class Referral(models.Model):
     purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices)
     reason = models.CharField(max_length=200, blank=True)
-    referrer_points = models.PositiveIntegerField(default=0)
-    referred_points = models.PositiveIntegerField(default=0)
+    referrer_points = models.PositiveBigIntegerField(default=0)
+    referred_points = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

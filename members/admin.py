@@ -169,9 +169,23 @@ class TierAdmin(admin.ModelAdmin):
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "is_active", "created_at"]
+    list_display = ["name", "code", "is_partner", "is_active", "max_purchase_amount", "created_at"]
+    list_filter = ["is_partner", "is_active"]
     search_fields = ["name", "code"]
     prepopulated_fields = {"code": ("name",)}
+    fieldsets = [
+        (None, {"fields": ["name", "code", "is_active"]}),
+        (
+            "Trust and limits",
+            {
+                "fields": ["is_partner", "max_purchase_amount", "max_backdate_hours"],
+                "description": "A partner sees personal data only of members it enrolled or sold to, "
+                "only its own entries of a member's history, and redeems only with the code from the "
+                "member's card. Every store posts purchases up to its largest amount; only partners "
+                "are held to the backdating limit.",
+            },
+        ),
+    ]
 
 
 @admin.register(ApiKey)

@@ -19,6 +19,10 @@ The member row caches ``points_available`` and ``points_pending``. Every write l
 first, so the cache, the lots and the journal move together. ``points_available`` may be
 negative only when a refund clawed back points that were already spent; while it is, every lot
 is empty and the next points that arrive pay the debt first.
+
+Points are 64-bit integers. One entry moves at most ``MAX_POINTS`` and a balance stays within
+``MAX_BALANCE`` either side of zero, so no sum the ledger keeps can overflow its column: a credit
+that would pass them is refused as invalid input, never a database error.
 """
 
 from __future__ import annotations
@@ -28,9 +32,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+MAX_POINTS = 10**15
+MAX_BALANCE = 10**18  # a 64-bit column holds a little over 9 x 10**18
 
 
 class UserManager(BaseUserManager["User"]):
@@ -205,15 +213,44 @@ class Tier(models.Model):
 
 
 class Store(models.Model):
-    """A shop, a web shop or a partner in a coalition. API keys belong to a store."""
+    """A shop, a web shop or a partner in a coalition. API keys belong to a store.
+
+    One of the program's own stores sees every member in full. A partner is another business
+    in a coalition: it sees personal data only of members related to it, only its own entries of
+    a member's ledger, and redeems only with the code from the member's card; its purchases
+    may not be dated more than ``max_backdate_hours`` back (``members.stores``). No store may
+    post a purchase above its ``max_purchase_amount``.
+    """
 
     name = models.CharField(max_length=120, unique=True)
     code = models.SlugField(max_length=60, unique=True)
     is_active = models.BooleanField(default=True)
+    is_partner = models.BooleanField(
+        default=False,
+        help_text="A partner in a coalition, not one of the program's own stores: it sees personal "
+        "data only of members it enrolled or sold to, and redeems only with the member's card code.",
+    )
+    max_purchase_amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("10000.00"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="The largest purchase amount this store's keys may post.",
+    )
+    max_backdate_hours = models.PositiveIntegerField(
+        default=72,
+        validators=[MaxValueValidator(24 * 3650)],  # ten years, as purchases allow
+        help_text="Partners only: how many hours before now a purchase may be dated.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_purchase_amount__gt=0), name="store_max_purchase_amount_positive"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -277,8 +314,8 @@ class Member(models.Model):
     tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     tier_achieved_at = models.DateTimeField(null=True, blank=True)
     tier_held_until = models.DateTimeField(null=True, blank=True)
-    points_available = models.IntegerField(default=0)
-    points_pending = models.IntegerField(default=0)
+    points_available = models.BigIntegerField(default=0)
+    points_pending = models.BigIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     marketing_opt_in = models.BooleanField(default=False)
     reminder_opt_in = models.BooleanField(default=True)
@@ -301,6 +338,25 @@ class Member(models.Model):
         return self.points_available + self.points_pending
 
 
+class MemberCardToken(models.Model):
+    """A code from the member's card page (``/portal/card/``): the member shows it, as a QR code
+    or as text, and a partner's till sends it to redeem for them. Valid for a few minutes and
+    used once, under the member's row lock (``members.cards``). Only a keyed digest is kept."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="card_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "expires_at"], name="card_token_member")]
+
+    def __str__(self) -> str:
+        return f"card code of {self.member_id} until {self.expires_at:%H:%M}"
+
+
 class Purchase(models.Model):
     """A sale posted by a store. Points for it are ledger entries with source ``purchase``."""
 
@@ -314,9 +370,9 @@ class Purchase(models.Model):
     currency = models.CharField(max_length=3)
     purchased_at = models.DateTimeField()
     available_at = models.DateTimeField()
-    points_awarded = models.IntegerField(default=0)
+    points_awarded = models.BigIntegerField(default=0)
     refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
-    points_reversed = models.IntegerField(default=0)
+    points_reversed = models.BigIntegerField(default=0)
     # A digest of the request that created it: a replay with another payload is a conflict.
     payload_digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -350,7 +406,7 @@ class PurchaseLine(models.Model):
     category = models.CharField(max_length=64, blank=True)
     quantity = models.DecimalField(max_digits=10, decimal_places=3, default=Decimal("1"))
     amount = models.DecimalField(max_digits=12, decimal_places=2)
-    points_awarded = models.IntegerField(default=0)
+    points_awarded = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.sku or self.category} {self.amount}"
@@ -361,7 +417,7 @@ class Refund(models.Model):
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="refunds")
     external_id = models.CharField(max_length=100)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
-    points_reversed = models.IntegerField(default=0)
+    points_reversed = models.BigIntegerField(default=0)
     payload_digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -389,7 +445,7 @@ class TierChange(models.Model):
     from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     to_tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=20, choices=Reason.choices)
-    qualifying_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    qualifying_value = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -428,13 +484,19 @@ class LedgerEntry(models.Model):
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="ledger_entries")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    points = models.IntegerField()
-    balance_after = models.IntegerField()
+    points = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
     source_type = models.CharField(max_length=12, choices=Source.choices)
     source_id = models.CharField(max_length=64, blank=True)
     description = models.CharField(max_length=255, blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The store whose purchase (and its refunds), redemption (and its return) or activity moved
+    # these points; empty for the program's own entries (bonuses, expiry, staff). Written with
+    # the entry, never changed: a partner's transactions are its entries.
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -451,6 +513,12 @@ class LedgerEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["member", "-created_at", "-id"], name="ledger_member_recent"),
+            # A partner's page of a member's transactions, in order.
+            models.Index(
+                fields=["member", "store", "-created_at", "-id"],
+                condition=Q(store__isnull=False),
+                name="ledger_member_store_recent",
+            ),
             models.Index(fields=["source_type", "source_id"], name="ledger_source"),
             # Covers the tier job's points earned per member and window (the points metric).
             models.Index(
@@ -470,8 +538,8 @@ class LedgerEntry(models.Model):
 class PointLot(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
     entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
-    points = models.IntegerField()
-    remaining = models.IntegerField()
+    points = models.BigIntegerField()
+    remaining = models.BigIntegerField()
     is_pending = models.BooleanField(default=False)
     available_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -504,7 +572,7 @@ class LotAllocation(models.Model):
 
     entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="allocations")
     lot = models.ForeignKey(PointLot, on_delete=models.PROTECT, related_name="allocations")
-    points = models.IntegerField()
+    points = models.BigIntegerField()
 
     class Meta:
         constraints = [
@@ -590,7 +658,7 @@ class ExpiryReminder(models.Model):
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="expiry_reminders")
     expires_on = models.DateField()
-    points = models.IntegerField()
+    points = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -6,6 +6,7 @@ app_name = "portal"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("history/", views.history, name="history"),
+    path("card/", views.card, name="card"),
     path("profile/", views.profile, name="profile"),
     path("join/", views.join, name="join"),
 ]

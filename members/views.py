@@ -19,9 +19,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
+from .cards import CARD_TOKEN_MINUTES, card_token_issue
 from .errors import LoyaltyError
 from .filters import LedgerFilter
 from .forms import ProfileForm
@@ -39,6 +41,8 @@ from .tiers import qualifying_value
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "$", "AUD": "$", "JPY": "¥"}
 HISTORY_PAGE_SIZE = 20
+# The card page fetches a new code this long before the shown one expires.
+CARD_REFRESH_EARLY_SECONDS = 30
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -251,6 +255,31 @@ def member_card_svg(member: Member) -> str:
     """The member number as a QR code for the till, drawn on the server as inline SVG."""
     qr = segno.make(member.member_number, error="m")
     return qr.svg_inline(scale=4, border=2, dark="#111827", title="Membership card", omitsize=True)
+
+
+@never_cache
+@member_required
+def card(request: HttpRequest, member: Member) -> HttpResponse:
+    """The card a partner's till takes: a fresh one-time code as a QR code and as text. The
+    page's script counts the code down and loads a new one shortly before it expires."""
+    issued = card_token_issue(member=member)
+    svg = segno.make(issued.code, error="m").svg_inline(
+        scale=8, border=2, dark="#111827", title="Card code", omitsize=True
+    )
+    return render(
+        request,
+        "members/card.html",
+        {
+            "member": member,
+            "code": issued.code,
+            "expires_at": issued.expires_at,
+            "seconds_left": CARD_TOKEN_MINUTES * 60,
+            "refresh_after": CARD_TOKEN_MINUTES * 60 - CARD_REFRESH_EARLY_SECONDS,
+            "refresh_early": CARD_REFRESH_EARLY_SECONDS,
+            # segno draws the SVG from the code (digits, capitals and a dash): nothing to escape.
+            "qr": mark_safe(svg),
+        },
+    )
 
 
 @member_required

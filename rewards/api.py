@@ -1,10 +1,12 @@
 """This app's endpoints under /api/v1/: the catalog, redeeming, cancelling, using a voucher.
 
-Who may do what: any store's key reads the catalog, redeems for any member and uses any
-voucher (a coalition: a voucher is good at every store of the program). A redemption can be
-cancelled by the store that made it, or by any store when the member made it in the portal;
-another store's redemption is answered 404. An inactive reward is answered 404, like an unknown
-one. Errors are mapped from the domain errors in ``loyalty_site.api.errors``.
+Who may do what: any store's key reads the catalog and uses any voucher (a coalition: a
+voucher is good at every store of the program). An own store redeems for a member by number; a
+partner only with the code from the member's card (``member_token``; 403
+``member_token_required`` or ``invalid_member_token``). A redemption is cancelled only by the
+store that made it; another store's, or one made in the portal, is answered 404. An inactive
+reward is answered 404, like an unknown one. Errors are mapped from the domain errors in
+``loyalty_site.api.errors``.
 """
 
 from __future__ import annotations
@@ -77,6 +79,13 @@ class RedeemRequestSerializer(serializers.Serializer):
     member = StrictCharField(max_length=20, help_text="The member's member_number.")
     reward = StrictCharField(max_length=40, help_text="The reward's code.")
     idempotency_key = StrictCharField(max_length=200, required=False)
+    member_token = StrictCharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        help_text="The code the member shows from the portal's card page (a QR code and text, valid "
+        "10 minutes, used once). Required from a partner's key; the program's own stores need none.",
+    )
 
 
 class RewardListView(APIView):
@@ -96,6 +105,8 @@ class RedemptionCreateView(APIView):
             200: OpenApiResponse(RedemptionSerializer, description="A replay of the same idempotency key."),
             **error_responses(
                 _400="Invalid input.",
+                _403="A partner's key without the member's card code (`member_token_required`), or "
+                "with a wrong, used or expired one (`invalid_member_token`).",
                 _404="Unknown member or reward (an inactive reward too).",
                 _409="insufficient_points, out_of_stock, tier_required, limit_reached, reward_unavailable, "
                 "member_inactive or idempotency_conflict.",
@@ -116,6 +127,7 @@ class RedemptionCreateView(APIView):
             reward_code=body.validated_data["reward"],
             store=request.user.store,
             idempotency_key=f"api:{request.user.store.pk}:{key}" if key else None,
+            member_token=body.validated_data.get("member_token"),
         )
         return Response(
             RedemptionSerializer(redeemed.redemption).data,
@@ -129,7 +141,11 @@ class RedemptionCancelView(APIView):
         request=None,
         responses={
             200: RedemptionSerializer,
-            **error_responses(_404="Unknown redemption, or another store's.", _409="not_cancellable"),
+            **error_responses(
+                _404="Unknown redemption, or one this store did not make (another store's, or the "
+                "portal's).",
+                _409="not_cancellable",
+            ),
         },
     )
     def post(self, request, redemption_id: int):

@@ -89,7 +89,7 @@ class Reward(models.Model):
     image = models.CharField(
         max_length=200, blank=True, help_text="A path under the static files, e.g. rewards/voucher-5.svg."
     )
-    points_cost = models.PositiveIntegerField()
+    points_cost = models.PositiveBigIntegerField()
     cash_value = models.DecimalField(
         max_digits=10,
         decimal_places=2,
@@ -180,7 +180,7 @@ class Redemption(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="redemptions")
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
-    points_spent = models.PositiveIntegerField()
+    points_spent = models.PositiveBigIntegerField()
     cash_value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     voucher_code = models.CharField(max_length=20, unique=True, default=new_voucher_code)
     expires_at = models.DateTimeField()
@@ -195,7 +195,7 @@ class Redemption(models.Model):
     used_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     cancelled_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
-    points_returned = models.PositiveIntegerField(default=0)
+    points_returned = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -7,6 +7,10 @@ ledger services: a redemption's debit has ``source_type="redemption"`` and
 one ``points_restore`` with the key ``redemption:<pk>:restore``, so it can happen at most once
 whichever path gets there first.
 
+A partner's key redeems only with the code from the member's card (``member_token``): it is
+used under the member's lock, right after a replay of the same idempotency key is recognised,
+so of two tills with one code only one redeems, and a refused redemption leaves it unused.
+
 Checks when redeeming, in this order (the first that fails is the error): the reward exists and
 is active (``RewardNotFound``: an inactive reward is answered like an unknown one), the member
 exists and is active (``MemberNotFound``, ``MemberInactive``), the reward's window is open and
@@ -27,6 +31,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from members.audit import audit_record
+from members.cards import card_token_use
 from members.errors import IdempotencyConflict, InsufficientPoints, InvalidRequest, MemberInactive
 from members.jobs import Counts, job_run
 from members.jobs.base import db_datetime
@@ -80,6 +85,7 @@ def reward_redeem(
     store: Store | None = None,
     created_by: User | None = None,
     idempotency_key: str | None = None,
+    member_token: str | None = None,
     notify: bool = True,
     now: datetime | None = None,
 ) -> Redeemed:
@@ -87,7 +93,9 @@ def reward_redeem(
 
     ``idempotency_key`` is already scoped by the caller (``api:<store>:<key>``): the same key
     again gives back the same redemption; with another member or reward it is a conflict.
-    The confirmation mail is queued after commit unless ``notify`` is False."""
+    ``member_token``: the code from the member's card, which a partner ``store`` must bring
+    (the program's own stores need none). The confirmation mail is queued after commit unless
+    ``notify`` is False."""
     if idempotency_key is not None and (not idempotency_key.strip() or len(idempotency_key) > 240):
         raise InvalidRequest(
             "The idempotency key must be 1 to 240 characters.",
@@ -102,6 +110,7 @@ def reward_redeem(
                 store=store,
                 created_by=created_by,
                 idempotency_key=idempotency_key,
+                member_token=member_token,
                 now=now,
             )
     except IntegrityError:
@@ -130,6 +139,7 @@ def _redeem(
     store: Store | None,
     created_by: User | None,
     idempotency_key: str | None,
+    member_token: str | None,
     now: datetime,
 ) -> Redeemed:
     member = lock_member(member_id)
@@ -139,6 +149,8 @@ def _redeem(
         .first()
     ):
         return _replay(existing, member_id=member.pk, reward_code=reward_code)
+    if store is not None and store.is_partner:
+        card_token_use(member=member, code=member_token, store=store, now=now)
     reward = Reward.objects.select_related("min_tier").filter(code=reward_code, is_active=True).first()
     if reward is None:
         raise RewardNotFound()
@@ -187,6 +199,7 @@ def _redeem(
         source_id=str(redemption.pk),
         description=f"Redeemed: {reward.name}"[:255],
         created_by=created_by,
+        store=store,
         now=now,
     )
     if created_by is not None:
@@ -217,8 +230,9 @@ def redemption_cancel(
     original expiry) and its stock comes back. Cancelling a cancelled redemption again changes
     nothing. A used or expired one is ``NotCancellable``.
 
-    With ``store`` (an API caller), only that store's redemptions and those made in the portal
-    are found; another store's are ``RedemptionNotFound``."""
+    With ``store`` (an API caller), only that store's own redemptions are found; another
+    store's, and those made in the portal (cancelled in the portal or admin), are
+    ``RedemptionNotFound``."""
     now = now or timezone.now()
     with transaction.atomic():
         member_id = None
@@ -232,7 +246,7 @@ def redemption_cancel(
         redemption = lock_row(Redemption.objects.select_related("reward", "member").filter(pk=redemption_id))
         if redemption is None:
             raise RedemptionNotFound()
-        if store is not None and redemption.store_id not in (None, store.pk):
+        if store is not None and redemption.store_id != store.pk:
             raise RedemptionNotFound()
         if redemption.status == Status.CANCELLED:
             return redemption

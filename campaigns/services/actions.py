@@ -75,6 +75,7 @@ def _credit(activity: Activity, rule: ActionRule, now: datetime) -> Posting:
         source_type=Source.ACTIVITY,
         source_id=str(activity.pk),
         description=rule.name,
+        store=activity.store,
         now=now,
     )
 

@@ -24,6 +24,7 @@ from members.errors import InvalidRequest, MemberInactive, MemberNotFound
 from members.ledger.services import points_credit, points_reverse
 from members.locks import lock_member, lock_row
 from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Refund, Store, Tier
+from members.stores import purchase_check_limits
 from members.tiers import tier_upgrade_if_qualified
 
 from ..engine import Applicator, LineInput, PurchaseContext
@@ -228,6 +229,7 @@ def purchase_record(
             raise InvalidRequest(fields={"purchased_at": ["A purchase cannot be in the future."]})
         if purchased_at < now - timedelta(days=3650):
             raise InvalidRequest(fields={"purchased_at": ["Too far in the past."]})
+        purchase_check_limits(store=store, amount=amount, purchased_at=purchased_at, now=now)
         tier = Tier.objects.filter(pk=member.tier_id).first()
         is_first = not Purchase.objects.filter(member=member).exists()
         try:
@@ -290,6 +292,7 @@ def purchase_record(
             "source_id": str(purchase.pk),
             "earned_at": purchased_at,
             "available_at": purchase.available_at,
+            "store": store,
             "now": now,
         }
         earned = sum(a.points for a in result.awards if a.campaign is None)

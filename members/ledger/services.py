@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 
 from ..errors import (
@@ -27,7 +27,17 @@ from ..errors import (
     NothingToReverse,
 )
 from ..locks import lock_member
-from ..models import LedgerEntry, LotAllocation, Member, PointLot, Program, User
+from ..models import (
+    MAX_BALANCE,
+    MAX_POINTS,
+    LedgerEntry,
+    LotAllocation,
+    Member,
+    PointLot,
+    Program,
+    Store,
+    User,
+)
 
 Kind = LedgerEntry.Kind
 Source = LedgerEntry.Source
@@ -56,10 +66,12 @@ def points_credit(
     earned_at: datetime | None = None,
     available_at: datetime | None = None,
     created_by: User | None = None,
+    store: Store | None = None,
     now: datetime | None = None,
 ) -> Posting:
     """Credit ``points`` into a new lot. The lot is pending until ``available_at`` (default:
-    at once) and expires as the program says, counted from ``earned_at``."""
+    at once) and expires as the program says, counted from ``earned_at``. ``store``: the store
+    whose purchase or activity earned them."""
     _check_points(points)
     _check_key(idempotency_key)
     if kind not in (Kind.EARN, Kind.BONUS, Kind.ADJUST, Kind.REVERSAL):
@@ -83,6 +95,7 @@ def points_credit(
             source_id=source_id,
             description=description,
             created_by=created_by,
+            store=store,
             now=now,
         )
         lot = PointLot.objects.create(
@@ -115,10 +128,12 @@ def points_debit(
     kind: str = Kind.REDEEM,
     description: str = "",
     created_by: User | None = None,
+    store: Store | None = None,
     now: datetime | None = None,
 ) -> Posting:
     """Spend ``points`` of the available balance, soonest-expiring lots first. Never
-    overdraws: with too few points it raises ``InsufficientPoints`` and writes nothing."""
+    overdraws: with too few points it raises ``InsufficientPoints`` and writes nothing.
+    ``store``: the store whose redemption spends them."""
     _check_points(points)
     _check_key(idempotency_key)
     if kind not in (Kind.REDEEM, Kind.ADJUST):
@@ -143,6 +158,7 @@ def points_debit(
             source_id=source_id,
             description=description,
             created_by=created_by,
+            store=store,
             now=now,
         )
         taken = _take(member, entry, points, _open_lots(member, pending=False))
@@ -166,7 +182,8 @@ def points_reverse(
     """Claw back ``points`` (default: all that is left) of what one source credited.
 
     The source's own lots give first, then the member's other lots (available, then pending,
-    soonest-expiring first); what is still missing leaves the available balance negative.
+    soonest-expiring first); what is still missing leaves the available balance negative. The
+    reversal belongs to the store the credits did.
     """
     if points is not None:
         _check_points(points)
@@ -185,7 +202,8 @@ def points_reverse(
         source_entries = LedgerEntry.objects.filter(
             member=member, source_type=source_type, source_id=source_id
         )
-        credited = source_entries.filter(points__gt=0).aggregate(s=Sum("points"))["s"] or 0
+        credits = source_entries.filter(points__gt=0).aggregate(s=Sum("points"), store=Max("store_id"))
+        credited = credits["s"] or 0
         reversed_ = -(
             source_entries.filter(kind=Kind.REVERSAL, points__lt=0).aggregate(s=Sum("points"))["s"] or 0
         )
@@ -202,6 +220,7 @@ def points_reverse(
             source_id=source_id,
             description=description,
             created_by=None,
+            store_id=credits["store"],
             now=now,
         )
         source_lots = list(
@@ -229,28 +248,30 @@ def points_restore(
     description: str = "",
     now: datetime | None = None,
 ) -> Posting:
-    """Give back everything a source's debits took, to the lots they took it from."""
+    """Give back everything a source's debits took, to the lots they took it from. The
+    restoration belongs to the store the debits did."""
     _check_key(idempotency_key)
     now = now or timezone.now()
     with transaction.atomic():
         member = lock_member(member_id)
         if replay := _replay(idempotency_key, member=member, kind=Kind.REVERSAL, sign=1):
             return replay
-        net_by_lot = (
+        rows = list(
             LotAllocation.objects.filter(
                 entry__member=member,
                 entry__source_type=source_type,
                 entry__source_id=source_id,
             )
             .values("lot_id")
-            .annotate(net=Sum("points"))
+            .annotate(net=Sum("points"), store_id=Max("entry__store_id"))
             .filter(net__gt=0)
         )
-        net_by_lot = {row["lot_id"]: row["net"] for row in net_by_lot}
+        net_by_lot = {row["lot_id"]: row["net"] for row in rows}
         points = sum(net_by_lot.values())
         if points <= 0:
             raise NothingToReverse("Nothing of that source is left to give back.")
         debt = _debt(member)
+        store_id = rows[0]["store_id"]  # a source's entries are all made for one store
         entry = _write_entry(
             member,
             kind=Kind.REVERSAL,
@@ -260,6 +281,7 @@ def points_restore(
             source_id=source_id,
             description=description,
             created_by=None,
+            store_id=store_id,
             now=now,
         )
         lots = list(PointLot.objects.filter(pk__in=net_by_lot).order_by(*LOT_ORDER))
@@ -327,6 +349,10 @@ def points_adjust(
 def _check_points(points: object) -> None:
     if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
         raise InvalidPoints(fields={"points": ["A whole number above zero."]})
+    if points > MAX_POINTS:
+        raise InvalidPoints(
+            f"At most {MAX_POINTS:,} points at a time.", fields={"points": [f"At most {MAX_POINTS}."]}
+        )
 
 
 def _check_key(key: object) -> None:
@@ -356,7 +382,15 @@ def _debt(member: Member) -> int:
     return max(0, -member.points_available)
 
 
+def _check_range(balance_after: int) -> None:
+    """A balance stays within ``MAX_BALANCE`` either side of zero: far inside the 64-bit columns,
+    so no sum of the ledger overflows. Checked before anything is written."""
+    if abs(balance_after) > MAX_BALANCE:
+        raise InvalidPoints(f"A balance holds at most {MAX_BALANCE:,} points.")
+
+
 def _write_entry(member: Member, *, kind: str, points: int, now: datetime, **fields) -> LedgerEntry:
+    _check_range(member.points_total + points)
     try:
         with transaction.atomic():
             return LedgerEntry.objects.create(

@@ -14,7 +14,7 @@ from members.models import AuditEvent, Member, Tier
 from tests import factories
 from tests.portal.conftest import give_history, verified_user
 
-PAGES = ["portal:dashboard", "portal:history", "portal:profile"]
+PAGES = ["portal:dashboard", "portal:history", "portal:profile", "portal:card"]
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -84,7 +84,7 @@ def test_query_count_is_fixed_whatever_the_history(
 
 # session, user, member, then the page's own reads (the dashboard: program twice, tier progress,
 # next tier, keep-the-tier, recent, pending, expiring, the chart).
-MAX_QUERIES = {"portal:dashboard": 12, "portal:history": 5, "portal:profile": 3}
+MAX_QUERIES = {"portal:dashboard": 12, "portal:history": 5, "portal:profile": 3, "portal:card": 7}
 
 
 def test_history_filters_pages_and_sorts(member_client, portal_member):
