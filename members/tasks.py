@@ -80,6 +80,7 @@ tiers_recalculate_task = job_task("members.tasks.tiers_recalculate_task", "recal
 points_expire_task = job_task("members.tasks.points_expire_task", "expire_points")
 points_release_pending_task = job_task("members.tasks.points_release_pending_task", "release_pending_points")
 expiry_reminders_send_task = job_task("members.tasks.expiry_reminders_send_task", "send_expiry_reminders")
+memberships_end_task = job_task("members.tasks.memberships_end_task", "end_memberships")
 
 
 @shared_task(name="members.tasks.ledger_check_task", acks_late=True)

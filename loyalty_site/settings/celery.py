@@ -55,6 +55,12 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": SCHEDULED,
         "schedule": crontab(hour=2, minute=0),
     },
+    # Before the tier job, so a membership renewed tonight still holds its tier floor there.
+    "end-memberships": {
+        "task": "members.tasks.memberships_end_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(hour=1, minute=30),
+    },
     "expire-points": {
         "task": "members.tasks.points_expire_task",
         "kwargs": SCHEDULED,
