@@ -31,7 +31,7 @@ from .errors import Conflict, InvalidRequest, MemberInactive, MemberNotFound, No
 from .jobs.memberships import memberships_end_chunk
 from .jobs.tiers import tiers_recalculate_chunk
 from .locks import lock_member, lock_row
-from .models import Member, Membership, MembershipPlan, Store
+from .models import Member, Membership, MembershipPlan, Store, Tier
 from .models_plans import add_months
 
 Status = Membership.Status
@@ -194,7 +194,9 @@ def membership_start(
             if replay := _replay(store, external_id, member_number=member_number, plan_code=plan_code):
                 return MembershipOutcome(replay, created=False)
             raise MembershipExternalIdConflict() from None
-        if plan.min_tier_id:
+        current_rank = Tier.objects.filter(pk=member.tier_id).values_list("rank", flat=True).first()
+        if plan.min_tier_id and (current_rank is None or current_rank < plan.min_tier.rank):
+            # Up to the floor at once; anything else the tier job would do waits for the night.
             _tiers_apply(member.pk, now)
         return MembershipOutcome(membership, created=True)
 

@@ -105,3 +105,10 @@ def expiry_reminders_notify_task(reminder_ids: list[int]) -> int:
 @shared_task(name="members.tasks.ledger_check_failed_notify_task", acks_late=True)
 def ledger_check_failed_notify_task(run_id: int) -> int:
     return ledger_check_failed_notify(run_id=run_id)
+
+
+@shared_task(name="members.tasks.transfer_received_notify_task", acks_late=True)
+def transfer_received_notify_task(transfer_id: int) -> bool:
+    from .transfers import transfer_received_notify
+
+    return transfer_received_notify(transfer_id=transfer_id)

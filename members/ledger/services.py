@@ -385,7 +385,9 @@ def points_transfer(
         recipient = lock_member(recipient_id)  # locked already by the statement above
         if replay := _replay(out_key, member=sender, kind=Kind.TRANSFER, points=-points):
             credits = list(
-                LedgerEntry.objects.filter(idempotency_key__startswith=f"{idempotency_key}:in:").order_by("id")
+                LedgerEntry.objects.filter(idempotency_key__startswith=f"{idempotency_key}:in:").order_by(
+                    "id"
+                )
             )
             return TransferPosting(replay.entry, credits, created=False)
         if sender.status != Member.Status.ACTIVE or recipient.status != Member.Status.ACTIVE:

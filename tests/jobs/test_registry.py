@@ -23,6 +23,7 @@ NOT_A_JOB = {members.tasks.ledger_check_task.name}
 def test_the_registry_holds_every_job_of_every_app():
     assert sorted(JOBS) == [
         "birthday_bonuses",
+        "end_memberships",
         "expire_points",
         "expire_vouchers",
         "recalculate_tiers",
