@@ -22,3 +22,9 @@ class CampaignsConfig(AppConfig):
             )
         )
         job_register(Job("birthday_bonuses", birthday_bonuses_chunk, BirthdayResult(), period=DAILY))
+
+        from members.memberships import plan_benefit_source_register
+
+        from .selectors import plan_points_given
+
+        plan_benefit_source_register(plan_points_given)

@@ -288,3 +288,4 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 from . import admin_jobs  # noqa: E402,F401  (the jobs' admin lives in its own module)
+from . import admin_plans  # noqa: E402,F401  (paid plans, memberships, transfers, households)

@@ -20,8 +20,10 @@ status says.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -239,3 +241,56 @@ def _end_lapsed(*, member_id: int, as_of: datetime) -> None:
     """What the nightly job does to one member's lapsed memberships (the member locked by the
     caller)."""
     memberships_end_chunk(as_of=as_of, first_id=member_id, last_id=member_id, locked=True)
+
+
+# --- what a plan has given, for the member's dashboard -----------------------------------------
+
+# Other apps say what a plan gave a member: ``fn(member_id, plan_code, since) -> (points, money)``,
+# the extra points earned and the cash value of anything else (vouchers). Registered from their
+# ``AppConfig.ready`` (``members`` imports neither app).
+PlanBenefitSource = Callable[[int, str, datetime], tuple[int, Decimal]]
+PLAN_BENEFIT_SOURCES: list[PlanBenefitSource] = []
+
+
+def plan_benefit_source_register(source: PlanBenefitSource) -> None:
+    if source not in PLAN_BENEFIT_SOURCES:
+        PLAN_BENEFIT_SOURCES.append(source)
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    membership: Membership
+    since: datetime  # the first term of an unbroken run of renewals
+    extra_points: int
+    extra_value: Decimal  # the extra points at the point value, plus vouchers
+    renews_on: datetime | None  # None when it does not renew
+
+    @property
+    def price(self) -> Decimal:
+        return self.membership.price
+
+
+def member_plan_summary(
+    member: Member, *, point_value: Decimal, now: datetime | None = None
+) -> PlanSummary | None:
+    """The member's running membership and what it has given since it began (renewals
+    included), against its price; None without one."""
+    now = now or timezone.now()
+    membership = (
+        running_memberships(now)
+        .filter(member=member)
+        .select_related("plan")
+        .order_by("-ends_at", "-id")
+        .first()
+    )
+    if membership is None:
+        return None
+    since = membership.starts_at
+    points, money = 0, Decimal("0")
+    for source in PLAN_BENEFIT_SOURCES:
+        more_points, more_money = source(member.pk, membership.plan.code, since)
+        points += more_points
+        money += more_money
+    value = (Decimal(points) * point_value + money).quantize(Decimal("0.01"))
+    renews = membership.auto_renew and membership.plan.auto_renew
+    return PlanSummary(membership, since, points, value, membership.ends_at if renews else None)
