@@ -117,10 +117,8 @@ def transfer_send(
         limit = Program.load().transfer_monthly_limit
         sent = transfer_sent_this_month(member_id=sender.pk, now=now)
         if sent + points > limit:
-            raise TransferLimitReached(
-                f"You may send {limit:,} points a month; {max(limit - sent, 0):,} are left this month.",
-                fields={"points": [f"At most {max(limit - sent, 0)} this month."]},
-            )
+            refusal = f"You may send {limit:,} points a month; {max(limit - sent, 0):,} are left this month."
+            raise TransferLimitReached(refusal, fields={"points": [refusal]})
         recipient = Member.objects.only("first_name", "last_name", "member_number").get(pk=recipient_id)
         transfer = Transfer.objects.create(
             sender=sender,

@@ -41,7 +41,8 @@ def transfer(request: HttpRequest, member: Member) -> HttpResponse:
             )
             if recipient.pk == member.pk:
                 raise LoyaltyError(
-                    "You cannot send points to yourself.", fields={"member_number": ["Yourself."]}
+                    "You cannot send points to yourself.",
+                    fields={"member_number": ["You cannot send points to yourself."]},
                 )
         except LoyaltyError as error:
             _form_errors(form, error)
