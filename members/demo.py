@@ -26,8 +26,7 @@ TIERS = [
 PLUS_PLAN = {
     "code": "plus",
     "name": "Plus",
-    "description": "Gold benefits all year, half as many points again on every purchase, and a "
-    "voucher every month.",
+    "description": "Gold benefits all year, and half as many points again on every purchase.",
     "price": Decimal("49.00"),
     "term_months": 12,
     "min_tier": "gold",

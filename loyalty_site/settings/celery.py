@@ -91,6 +91,11 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": SCHEDULED,
         "schedule": crontab(hour=6, minute=0),
     },
+    "issue-plan-vouchers": {
+        "task": "rewards.tasks.plan_vouchers_issue_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(hour=7, minute=0),
+    },
     "expire-vouchers": {
         "task": "rewards.tasks.vouchers_expire_task",
         "kwargs": SCHEDULED,

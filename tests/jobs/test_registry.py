@@ -26,6 +26,7 @@ def test_the_registry_holds_every_job_of_every_app():
         "end_memberships",
         "expire_points",
         "expire_vouchers",
+        "issue_plan_vouchers",
         "recalculate_tiers",
         "release_pending_points",
         "send_expiry_reminders",
