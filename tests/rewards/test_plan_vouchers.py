@@ -63,3 +63,18 @@ def test_no_voucher_after_the_membership_ends(monthly_reward):
                      now=NOW - timedelta(days=400))  # fmt: skip
 
     assert issue(NOW).vouchers == 0
+
+
+def test_a_plan_voucher_can_be_cancelled_and_gives_back_no_points(monthly_reward):
+    from rewards.services import redemption_cancel
+
+    member = factories.MemberFactory()
+    membership_start(store=None, member_number=member.member_number, plan_code="plus", external_id="A",
+                     now=NOW - timedelta(days=1))  # fmt: skip
+    issue(NOW)
+    voucher = Redemption.objects.get(member=member)
+
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        cancelled = redemption_cancel(redemption_id=voucher.pk)
+
+    assert (cancelled.status, cancelled.points_returned) == ("cancelled", 0)
