@@ -9,6 +9,7 @@ from members.tasks import job_task
 
 campaigns_settle_task = job_task("campaigns.tasks.campaigns_settle_task", "settle_campaigns")
 birthday_bonuses_award_task = job_task("campaigns.tasks.birthday_bonuses_award_task", "birthday_bonuses")
+segments_refresh_task = job_task("campaigns.tasks.segments_refresh_task", "refresh_segments")
 
 
 @shared_task(name="campaigns.tasks.purchase_import_process_task", acks_late=True)
