@@ -69,7 +69,7 @@ class MemberOfferActivateView(APIView):
         responses={
             200: OfferSerializer,
             **error_responses(
-                404, _404="`member_not_found`, or `offer_not_found`: not this member's to use."
+                404, _404="`not_found` (no such member), or `offer_not_found`: not this member's to use."
             ),
         },
     )

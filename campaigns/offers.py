@@ -77,7 +77,8 @@ def member_offers(member: Member, *, now: datetime | None = None) -> list[Member
     offers = (
         _open_offers(member.pk, now)
         .filter(_targeted(member.pk) | Q(requires_activation=True, activated_at__isnull=False))
-        .exclude(requires_activation=True, activated_until__lt=now)
+        # (a filter, not exclude(): no activation reads NULL, which NOT would drop)
+        .filter(Q(requires_activation=False) | Q(activated_until__isnull=True) | Q(activated_until__gte=now))
         .order_by("-priority", "ends_at", "code")
     )
     return [

@@ -85,7 +85,7 @@ def condition_sql(condition: SegmentCondition, *, as_of: datetime) -> Sql:
         since, params = _since(condition.days, as_of)
         sql = (
             "COALESCE((SELECT SUM(p.amount - p.refunded_amount) FROM members_purchase p "
-            f"WHERE p.member_id = m.id{since}), 0) {op} %s"
+            f"WHERE p.member_id = m.id{since}), 0) {op} CAST(%s AS NUMERIC)"
         )
         params = [*params, Decimal(number or 0)]
     elif field in (Field.CATEGORY, Field.SKU):
