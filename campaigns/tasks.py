@@ -19,3 +19,10 @@ def purchase_import_process_task(import_id: int) -> None:
 
     if purchase_import_process_chunk(import_id=import_id):
         purchase_import_process_task.delay(import_id)
+
+
+@shared_task(name="campaigns.tasks.offer_mail_send_task", acks_late=True)
+def offer_mail_send_task(offer_id: int) -> int:
+    from .offers_mail import offer_mail_send
+
+    return offer_mail_send(offer_id=offer_id)

@@ -4,9 +4,9 @@ runs at once change nothing twice."""
 import pytest
 from django.db import transaction
 
+from campaigns.models import Segment, SegmentCondition, SegmentMember
 from members.jobs import job_run
 from members.ledger.invariants import ledger_violations
-from campaigns.models import Segment, SegmentCondition, SegmentMember
 from members.models import ExpiryReminder, JobRun, LedgerEntry, TierChange
 
 from .conftest import buy, earn, make_member, snapshot
