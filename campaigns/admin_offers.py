@@ -64,7 +64,7 @@ class OfferTargetsForm(forms.ModelForm):
 
     class Meta:
         model = Offer
-        fields = "__all__"
+        exclude = ["spent_points", "created_at"]
 
 
 @admin.register(Offer)

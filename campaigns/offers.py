@@ -229,10 +229,10 @@ WITH targeted AS (
     UNION SELECT a.offer_id, a.member_id FROM campaigns_offeractivation a WHERE a.offer_id IN ({ids})
 ), grouped AS (
     SELECT tg.offer_id,
-        CASE WHEN EXISTS (SELECT 1 FROM campaigns_offeractivation a
-                          WHERE a.offer_id = tg.offer_id AND a.member_id = tg.member_id AND o.requires_activation)
-                  OR EXISTS (SELECT 1 FROM campaigns_offeruse u
-                             WHERE u.offer_id = tg.offer_id AND u.member_id = tg.member_id AND NOT o.requires_activation)
+        CASE WHEN EXISTS (SELECT 1 FROM campaigns_offeractivation a WHERE a.offer_id = tg.offer_id
+                          AND a.member_id = tg.member_id AND o.requires_activation)
+                  OR EXISTS (SELECT 1 FROM campaigns_offeruse u WHERE u.offer_id = tg.offer_id
+                             AND u.member_id = tg.member_id AND NOT o.requires_activation)
              THEN 1 ELSE 0 END AS took,
         COALESCE((SELECT SUM(p.amount - p.refunded_amount) FROM members_purchase p
                   WHERE p.member_id = tg.member_id AND p.purchased_at >= o.starts_at
