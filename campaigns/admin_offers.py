@@ -64,7 +64,11 @@ class OfferTargetsForm(forms.ModelForm):
 
     class Meta:
         model = Offer
-        exclude = ["spent_points", "created_at"]
+        fields = [
+            "name", "code", "description", "kind", "is_active", "multiplier", "bonus_points", "min_spend",
+            "categories", "skus", "segment", "starts_at", "ends_at", "requires_activation",
+            "days_after_activation", "uses_per_member", "budget_points", "priority", "exclusive",
+        ]  # fmt: skip
 
 
 @admin.register(Offer)

@@ -44,12 +44,14 @@ def test_a_segment_page_shows_its_count_and_a_sample(admin_client):
 
 def test_the_refresh_action_queues_the_job_after_commit(admin_client, django_capture_on_commit_callbacks):
     lapsed = Segment.objects.get(code="lapsed")
-    with mock.patch("campaigns.tasks.segments_refresh_task.delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            admin_client.post(
-                reverse("admin:campaigns_segment_changelist"),
-                {"action": "refresh_now", "_selected_action": [lapsed.pk]},
-            )
+    with (
+        mock.patch("campaigns.tasks.segments_refresh_task.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        admin_client.post(
+            reverse("admin:campaigns_segment_changelist"),
+            {"action": "refresh_now", "_selected_action": [lapsed.pk]},
+        )
     delay.assert_called_once_with()
 
 
