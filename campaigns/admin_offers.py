@@ -47,7 +47,7 @@ class SegmentAdmin(admin.ModelAdmin):
         numbers = ", ".join(m.member_number for m in members)
         return f"{count} member(s){': ' + numbers if numbers else ''}"
 
-    @admin.action(description="Refresh the members of every segment now")
+    @admin.action(description="Refresh the members of every segment now", permissions=["change"])
     def refresh_now(self, request, queryset) -> None:
         from .tasks import segments_refresh_task
 
@@ -119,7 +119,7 @@ class OfferAdmin(admin.ModelAdmin):
             if unknown:
                 messages.warning(request, f"No member with number(s): {', '.join(unknown[:20])}")
 
-    @admin.action(description="Mail the offer to its members who opted in")
+    @admin.action(description="Mail the offer to its members who opted in", permissions=["change"])
     def send_mail(self, request, queryset) -> None:
         from .tasks import offer_mail_send_task
 
