@@ -9,6 +9,7 @@ v1 = [
     path("", include("members.api")),
     path("", include("members.api_memberships")),
     path("", include("campaigns.api")),
+    path("", include("campaigns.api_offers")),
     path("", include("rewards.api")),
     path(
         "schema/",

@@ -96,6 +96,11 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": SCHEDULED,
         "schedule": crontab(hour=7, minute=0),
     },
+    "refresh-segments": {
+        "task": "campaigns.tasks.segments_refresh_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(hour=1, minute=30),
+    },
     "expire-vouchers": {
         "task": "rewards.tasks.vouchers_expire_task",
         "kwargs": SCHEDULED,
