@@ -669,3 +669,7 @@ class ExpiryReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.points} points on {self.expires_on}"
+
+
+# The outbox and webhooks live in their own module; imported here so Django sees the models.
+from .webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent  # noqa: E402, F401
