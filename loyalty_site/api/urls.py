@@ -9,6 +9,8 @@ v1 = [
     path("", include("members.api")),
     path("", include("campaigns.api")),
     path("", include("rewards.api")),
+    path("", include("members.api_webhooks")),
+    path("", include("loyalty_site.staff.api")),
     path(
         "schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),

@@ -85,6 +85,11 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": SCHEDULED,
         "schedule": crontab(hour=6, minute=0),
     },
+    "webhooks-sweep": {
+        "task": "members.webhooks.tasks.webhooks_sweep_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(),  # every minute: retries that are due, events never dispatched
+    },
     "expire-vouchers": {
         "task": "rewards.tasks.vouchers_expire_task",
         "kwargs": SCHEDULED,

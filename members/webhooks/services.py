@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ..audit import audit_record
 from ..errors import InvalidRequest, NotFound
-from ..locks import lock_row
+from ..locks import lock_free_rows, lock_row
 from ..models import Member, Store, User
 from ..stores import related_to_store
 from . import conf
@@ -147,11 +147,9 @@ def events_dispatch_chunk(*, now: datetime | None = None, limit: int = DISPATCH_
     retry_until = now + conf.retry_window()
     result = Dispatched()
     with transaction.atomic():
-        events = list(
-            WebhookEvent.objects.filter(dispatched_at__isnull=True)
-            .order_by("pk")
-            .select_for_update(skip_locked=True)
-            .only("pk", "type", "member_id", "store_id")[:limit]
+        events = lock_free_rows(
+            WebhookEvent.objects.filter(dispatched_at__isnull=True).only("pk", "type", "member_id", "store_id"),
+            limit,
         )
         if not events:
             return result
