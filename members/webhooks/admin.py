@@ -19,6 +19,7 @@ MANAGE = "members.change_webhookendpoint"
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         choices=[(t, t) for t in EVENT_TYPES], widget=forms.CheckboxSelectMultiple
     )
