@@ -144,7 +144,12 @@ def test_loopback_is_refused_unless_allowed_and_private_addresses_always(receive
     with pytest.raises(InvalidRequest) as refused:
         endpoint_create(store=None, url="https://10.1.2.3/hook", events=["purchase.recorded"])
     assert "private" in str(refused.value.fields["url"])
-    for url in ("http://example.com/h", "https://169.254.169.254/latest", "https://127.0.0.1/h", "ftp://x.example"):
+    for url in (
+        "http://example.com/h",
+        "https://169.254.169.254/latest",
+        "https://127.0.0.1/h",
+        "ftp://x.example",
+    ):
         with pytest.raises(InvalidRequest):
             endpoint_create(store=None, url=url, events=["purchase.recorded"])
 

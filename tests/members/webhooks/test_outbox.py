@@ -109,10 +109,17 @@ def test_the_bulk_jobs_write_one_event_per_member_changed(program):
     expire_points(as_of=now)  # again: nothing more expires, no more events
 
     expired = events("points.expired")
-    assert sorted((e.member_id, e.data["points"]) for e in expired) == [(members[0].pk, 50), (members[1].pk, 51)]
+    assert sorted((e.member_id, e.data["points"]) for e in expired) == [
+        (members[0].pk, 50),
+        (members[1].pk, 51),
+    ]
     assert expired[0].data["balance"] == 0
     (moved,) = events("tier.changed")
-    assert (moved.member_id, moved.data["from_tier"], moved.data["to_tier"]) == (members[2].pk, "gold", "bronze")
+    assert (moved.member_id, moved.data["from_tier"], moved.data["to_tier"]) == (
+        members[2].pk,
+        "gold",
+        "bronze",
+    )
     assert moved.data["reason"] == "requalification"
 
 
@@ -122,7 +129,9 @@ def test_a_partner_endpoint_hears_only_about_members_related_to_it(program):
         factories.StoreFactory(is_partner=True),
         factories.StoreFactory(is_partner=True),
     )
-    program_hook = endpoint_create(store=None, url="https://crm.example.com/hooks", events=["purchase.recorded"])
+    program_hook = endpoint_create(
+        store=None, url="https://crm.example.com/hooks", events=["purchase.recorded"]
+    )
     own_hook = endpoint_create(store=own, url="https://own.example.com/h", events=["purchase.recorded"])
     partner_hook = endpoint_create(
         store=partner, url="https://partner.example.com/h", events=["purchase.recorded", "member.enrolled"]
