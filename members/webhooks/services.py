@@ -148,7 +148,9 @@ def events_dispatch_chunk(*, now: datetime | None = None, limit: int = DISPATCH_
     result = Dispatched()
     with transaction.atomic():
         events = lock_free_rows(
-            WebhookEvent.objects.filter(dispatched_at__isnull=True).only("pk", "type", "member_id", "store_id"),
+            WebhookEvent.objects.filter(dispatched_at__isnull=True).only(
+                "pk", "type", "member_id", "store_id"
+            ),
             limit,
         )
         if not events:

@@ -172,3 +172,19 @@ def test_a_worker_lost_mid_request_leaves_the_attempt_lost_and_a_new_one_goes_ou
         "succeeded",
     ]
     assert len(receiver.requests) == 1
+
+
+def test_the_readme_shows_how_to_verify_a_signature():
+    from pathlib import Path
+
+    from members.webhooks.signing import signature_header
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    snippet = readme.split("Verifying a delivery")[1].split("```python")[1].split("```")[0]
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102 (our own README)
+    body = b'{"id":"evt_1","type":"purchase.recorded"}'
+    header = signature_header("whsec_abc", body)
+    assert namespace["verify"]("whsec_abc", body, header)
+    assert not namespace["verify"]("whsec_abc", body + b" ", header)
+    assert not namespace["verify"]("whsec_abc", body, signature_header("whsec_abc", body, timestamp=1))
