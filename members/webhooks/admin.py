@@ -114,7 +114,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "event__type"]
     list_select_related = ["event", "endpoint"]
-    search_fields = ["endpoint__url", "=event__uuid"]
+    search_fields = ["endpoint__url", "=event__id"]
     inlines = [WebhookAttemptInline]
     actions = ["resend"]
 
@@ -146,8 +146,8 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ["id", "type", "public_id", "member", "store", "created_at", "dispatched_at"]
     list_filter = ["type"]
     list_select_related = ["member", "store"]
-    search_fields = ["=uuid", "member__member_number"]
-    readonly_fields = ["uuid", "type", "member", "store", "data", "created_at", "dispatched_at"]
+    search_fields = ["=id", "member__member_number"]
+    readonly_fields = ["type", "member", "store", "data", "created_at", "dispatched_at"]
     inlines = [WebhookDeliveryInline]
 
 

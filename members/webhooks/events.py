@@ -81,12 +81,6 @@ def json_object_sql(fields: dict[str, str]) -> str:
     return f"json_object({pairs})"
 
 
-def _uuid_sql() -> str:
-    if connection.vendor == "postgresql":
-        return "gen_random_uuid()"
-    return "lower(hex(randomblob(16)))"  # how Django keeps a UUIDField on SQLite
-
-
 def events_record_sql(
     cursor,
     *,
@@ -103,8 +97,8 @@ def events_record_sql(
     if not events_enabled():
         return 0
     cursor.execute(
-        "INSERT INTO members_webhookevent (uuid, type, member_id, store_id, data, created_at) "
-        f"SELECT {_uuid_sql()}, %s, r.member_id, r.store_id, r.data, %s FROM ({rows_sql}) r",
+        "INSERT INTO members_webhookevent (type, member_id, store_id, data, created_at) "
+        f"SELECT %s, r.member_id, r.store_id, r.data, %s FROM ({rows_sql}) r",
         [type, created_at, *params],
     )
     count = cursor.rowcount
