@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,7 +28,16 @@ class StatementSerializer(serializers.Serializer):
 
 class StatementView(APIView):
     @extend_schema(
-        operation_id="statements_retrieve", responses={200: StatementSerializer, **error_responses(400)}
+        operation_id="statements_retrieve",
+        parameters=[
+            OpenApiParameter(
+                "month",
+                {"type": "string", "pattern": r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"},
+                OpenApiParameter.PATH,
+                description="The calendar month, as YYYY-MM.",
+            )
+        ],
+        responses={200: StatementSerializer, **error_responses(400)},
     )
     def get(self, request, month: str):
         statement = store_statement(store=request.user.store, month=statement_month(month))

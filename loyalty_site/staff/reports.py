@@ -487,13 +487,13 @@ class Statement:
         return self.value_redeemed - self.value_issued
 
 
-MONTH_FORMAT = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTH_FORMAT = re.compile(r"^([1-9][0-9]{3})-(0[1-9]|1[0-2])$")
 
 
 def statement_month(text: object) -> date:
     """The first day of month ``YYYY-MM``, or ``InvalidRequest`` on the ``month`` field."""
     found = MONTH_FORMAT.match(text) if isinstance(text, str) else None
-    if not found or int(found.group(1)) < 1:
+    if not found:
         raise InvalidRequest("A month is written YYYY-MM.", fields={"month": ["A month as YYYY-MM."]})
     return date(int(found.group(1)), int(found.group(2)), 1)
 
