@@ -222,3 +222,7 @@ class PurchaseImportAdmin(admin.ModelAdmin):
             return
         obj.pk = created.pk
         obj.refresh_from_db()
+
+
+# Segments and offers have their own module; importing it registers them.
+from . import admin_offers  # noqa: E402,F401

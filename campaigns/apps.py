@@ -22,3 +22,15 @@ class CampaignsConfig(AppConfig):
             )
         )
         job_register(Job("birthday_bonuses", birthday_bonuses_chunk, BirthdayResult(), period=DAILY))
+
+        from .segments import SegmentResult, segments_refresh_chunk, segments_refresh_finish
+
+        job_register(
+            Job(
+                "refresh_segments",
+                segments_refresh_chunk,
+                SegmentResult(),
+                period=DAILY,
+                finish=segments_refresh_finish,
+            )
+        )

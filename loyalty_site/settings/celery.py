@@ -90,6 +90,11 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": SCHEDULED,
         "schedule": crontab(),  # every minute: retries that are due, events never dispatched
     },
+    "refresh-segments": {
+        "task": "campaigns.tasks.segments_refresh_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(hour=1, minute=30),
+    },
     "expire-vouchers": {
         "task": "rewards.tasks.vouchers_expire_task",
         "kwargs": SCHEDULED,
