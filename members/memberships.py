@@ -35,6 +35,7 @@ from .jobs.tiers import tiers_recalculate_chunk
 from .locks import lock_member, lock_row
 from .models import Member, Membership, MembershipPlan, Store, Tier
 from .models_plans import add_months
+from .webhooks.events import event_record
 
 Status = Membership.Status
 
@@ -129,6 +130,15 @@ def _replay(
     return existing
 
 
+def _event_data(membership: Membership, plan_code: str) -> dict:
+    return {
+        "membership_id": membership.pk,
+        "plan": plan_code,
+        "starts_at": membership.starts_at.isoformat(),
+        "ends_at": membership.ends_at.isoformat(),
+    }
+
+
 def _tiers_apply(member_id: int, now: datetime) -> None:
     """The tier job's decision for one member, now (the floor of a membership that just started,
     or the return of one that just ended)."""
@@ -196,6 +206,13 @@ def membership_start(
             if replay := _replay(store, external_id, member_number=member_number, plan_code=plan_code):
                 return MembershipOutcome(replay, created=False)
             raise MembershipExternalIdConflict() from None
+        event_record(
+            type="membership.started",
+            member_id=member.pk,
+            store_id=store.pk if store else None,
+            data=_event_data(membership, plan.code),
+            now=now,
+        )
         current_rank = Tier.objects.filter(pk=member.tier_id).values_list("rank", flat=True).first()
         if plan.min_tier_id and (current_rank is None or current_rank < plan.min_tier.rank):
             # Up to the floor at once; anything else the tier job would do waits for the night.
@@ -230,6 +247,13 @@ def membership_cancel(
         membership.auto_renew = False
         membership.ends_at = max(now, membership.starts_at)
         membership.save(update_fields=["status", "cancelled_at", "auto_renew", "ends_at"])
+        event_record(
+            type="membership.ended",
+            member_id=found,
+            store_id=membership.store_id,
+            data={**_event_data(membership, membership.plan.code), "reason": "cancelled"},
+            now=now,
+        )
         if membership.plan.min_tier_id:
             # The floor held the member's tier until the membership's end: that hold ends now.
             Member.objects.filter(pk=found, tier_held_until=old_ends_at).update(tier_held_until=now)

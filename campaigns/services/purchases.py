@@ -27,6 +27,7 @@ from members.memberships import membership_annotations
 from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Refund, Store, Tier
 from members.stores import purchase_check_limits
 from members.tiers import tier_upgrade_if_qualified
+from members.webhooks import event_record, payloads
 
 from ..engine import Applicator, LineInput, PurchaseContext
 from ..errors import DuplicateExternalId, PurchaseNotFound, RefundExceedsPurchase
@@ -334,6 +335,12 @@ def purchase_record(
         tier_upgrade_if_qualified(member, now=now)
         if is_first and member.referred_by_id:
             referral_settle(member=member, purchase=purchase, program=program, now=now)
+        event_record(
+            type="purchase.recorded",
+            member_id=member.pk,
+            store_id=store.pk,
+            data=payloads.purchase_recorded(purchase, store),
+        )
         return PurchaseOutcome(purchase, awards, created=True)
 
 
@@ -468,4 +475,10 @@ def refund_record(
         )
         purchase.refunded_amount = refunded
         purchase.points_reversed += reverse
+        event_record(
+            type="purchase.refunded",
+            member_id=purchase.member_id,
+            store_id=store.pk,
+            data=payloads.purchase_refunded(refund, purchase, store),
+        )
         return RefundOutcome(refund, purchase, created=True)

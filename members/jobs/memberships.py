@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from ..locks import lock_members_in
 from ..models import Membership
 from ..models_plans import add_months
+from ..webhooks.events import events_record_sql, json_object_sql
 from .base import Counts, ScratchTable, db_datetime
 
 
@@ -83,4 +84,16 @@ def memberships_end_chunk(
         )
         changed = cursor.rowcount
         Membership.objects.bulk_create(renewals)
+        data = json_object_sql(
+            {"membership_id": "ms.id", "plan": "p.code", "ends_at": "ms.ends_at", "reason": "'ended'"}
+        )
+        events_record_sql(
+            cursor,
+            type="membership.ended",
+            rows_sql=f"SELECT x.member_id, ms.store_id, {data} AS data FROM {lapsed.name} x "
+            "JOIN members_membership ms ON ms.id = x.id "
+            "JOIN members_membershipplan p ON p.id = ms.plan_id WHERE x.renews = 0",
+            params=[],
+            created_at=as_of_db,
+        )
     return MembershipEndResult(ended=changed - len(renewals), renewed=len(renewals))

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("members", "0010_memberships_transfers_households"),
+        ("members", "0011_memberships_transfers_households"),
         ("rewards", "0002_points_64bit"),
     ]
 

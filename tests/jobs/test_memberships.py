@@ -15,6 +15,7 @@ from members.jobs import job_run, tiers_recalculate
 from members.ledger.invariants import ledger_violations
 from members.memberships import membership_start
 from members.models import Membership, MembershipPlan, TierChange
+from tests import factories
 
 from .conftest import NOW, buy, make_member, tier
 
@@ -154,3 +155,31 @@ def test_the_command_ends_lapsed_memberships_as_of_a_date(program, capsys):
 
     assert "ended 1" in capsys.readouterr().out
     assert Membership.objects.get().status == Membership.Status.ENDED
+
+
+def test_starting_cancelling_and_ending_write_membership_events(program):
+    from members.memberships import membership_cancel
+    from members.webhooks.models import WebhookEvent
+
+    store = factories.StoreFactory()
+    a, b = make_member(program), make_member(program)
+    started = membership_start(store=store, member_number=a.member_number, plan_code="plus", external_id="A",
+                               now=NOW).membership  # fmt: skip
+    lapsing = start_plus(b, external_id="B", days_ago=400)
+    membership_cancel(membership_id=started.pk, store=store, now=NOW)
+    end_memberships(NOW)
+    end_memberships(NOW)
+
+    events = list(WebhookEvent.objects.order_by("id").values_list("type", "member_id", "data"))
+    assert [(t, m) for t, m, _ in events if t.startswith("membership.")] == [
+        ("membership.started", a.pk),
+        ("membership.started", b.pk),
+        ("membership.ended", a.pk),
+        ("membership.ended", b.pk),
+    ]
+    ended = [d for t, m, d in events if t == "membership.ended"]
+    assert (ended[0]["reason"], ended[1]["reason"], ended[1]["membership_id"]) == (
+        "cancelled",
+        "ended",
+        lapsing.pk,
+    )

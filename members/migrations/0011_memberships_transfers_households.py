@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0009_points_64bit'),
+        ('members', '0010_webhooks'),
     ]
 
     operations = [
