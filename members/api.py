@@ -26,10 +26,16 @@ from .services import member_enroll
 
 
 def member_by_number(member_number: str) -> Member:
-    """The member with that number (and its tier), or ``MemberNotFound``."""
+    """The member with that number (and its tier), or ``MemberNotFound`` (also for an erased
+    member: their number is gone)."""
     if not member_number or len(member_number) > 20 or "\x00" in member_number:
         raise MemberNotFound()
-    member = Member.objects.select_related("tier").filter(member_number=member_number).first()
+    member = (
+        Member.objects.select_related("tier")
+        .filter(member_number=member_number)
+        .exclude(status=Member.Status.ERASED)
+        .first()
+    )
     if member is None:
         raise MemberNotFound()
     return member
@@ -54,6 +60,8 @@ class MemberCreateView(APIView):
             referral_code=data.get("referral_code") or None,
             store=request.user.store,
             channel="api",
+            marketing_opt_in=data.get("marketing_opt_in", False),
+            consent_source=f"api:{request.user.store.code}",
         )
         return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
 

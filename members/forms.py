@@ -31,7 +31,17 @@ class SignupForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
     )
 
-    field_order = ["first_name", "last_name", "email", "password1", "password2", "referral_code"]
+    marketing_opt_in = forms.BooleanField(label="Send me offers and news by email", required=False)
+
+    field_order = [
+        "first_name",
+        "last_name",
+        "email",
+        "password1",
+        "password2",
+        "referral_code",
+        "marketing_opt_in",
+    ]
 
     def clean_referral_code(self) -> str:
         code = self.cleaned_data["referral_code"].strip().upper()
@@ -46,19 +56,27 @@ class SignupForm(forms.Form):
         # it was not referred; a post without the field keeps the link's code.
         linked = request.session.pop(REFERRAL_SESSION_KEY, "")
         code = self.cleaned_data.get("referral_code") if "referral_code" in self.data else linked
-        if code:
-            user.signup_referral_code = code
-            user.save(update_fields=["signup_referral_code"])
+        user.signup_referral_code = code or ""
+        user.signup_marketing_opt_in = bool(self.cleaned_data.get("marketing_opt_in"))
+        user.save(update_fields=["signup_referral_code", "signup_marketing_opt_in"])
 
 
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = Member
-        fields = ["first_name", "last_name", "birth_date", "marketing_opt_in", "reminder_opt_in"]
+        fields = [
+            "first_name",
+            "last_name",
+            "birth_date",
+            "marketing_opt_in",
+            "reminder_opt_in",
+            "leaderboard_opt_in",
+        ]
         labels = {
             "birth_date": "Birthday",
             "marketing_opt_in": "Send me offers and news by email",
             "reminder_opt_in": "Remind me before my points expire",
+            "leaderboard_opt_in": "Show my first name on challenge leaderboards",
         }
         help_texts = {
             "birth_date": "We give you bonus points on your birthday. It can be set once.",
@@ -75,3 +93,21 @@ class ProfileForm(forms.ModelForm):
             self.fields["birth_date"].disabled = True
             self.fields["birth_date"].help_text = "Set. Ask us if it is wrong."
 
+
+
+class CloseAccountForm(forms.Form):
+    """Closing an account asks for the password again: it cannot be undone."""
+
+    password = forms.CharField(
+        label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password

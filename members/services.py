@@ -10,7 +10,8 @@ from django.utils import timezone
 from .audit import audit_record
 from .errors import Conflict, InvalidRequest
 from .identity import same_person
-from .models import Member, Program, Store, Tier, TierChange, User
+from .models import Consent, Member, Program, Store, Tier, TierChange, User
+from .privacy import consent_record
 from .signals import member_enrolled
 
 
@@ -39,6 +40,8 @@ def member_enroll(
     store: Store | None = None,
     user: User | None = None,
     channel: str = "api",
+    marketing_opt_in: bool = False,
+    consent_source: str = "",
     now: datetime | None = None,
 ) -> Member:
     """Enrol a new member on the entry tier. A known email is ``MemberExists``. A referral code
@@ -72,6 +75,14 @@ def member_enroll(
                 tier_achieved_at=now if entry_tier else None,
                 tier_held_until=now + timedelta(days=program.tier_hold_days) if entry_tier else None,
                 enrolled_at=now,
+                marketing_opt_in=marketing_opt_in,
+            )
+            consent_record(
+                member=member,
+                kind=Consent.Kind.MARKETING,
+                granted=marketing_opt_in,
+                source=consent_source or channel,
+                now=now,
             )
             if entry_tier:
                 TierChange.objects.create(
@@ -95,6 +106,10 @@ def member_claim_for_user(*, user: User, now: datetime | None = None) -> Member:
     if member is not None:
         member.user = user
         member.save(update_fields=["user"])
+        if user.signup_marketing_opt_in and not member.marketing_opt_in:
+            member.marketing_opt_in = True
+            member.save(update_fields=["marketing_opt_in"])
+            consent_record(member=member, kind=Consent.Kind.MARKETING, granted=True, source="signup", now=now)
         return member
     return member_enroll(
         email=user.email,
@@ -103,6 +118,7 @@ def member_claim_for_user(*, user: User, now: datetime | None = None) -> Member:
         user=user,
         referral_code=user.signup_referral_code or None,
         channel="signup",
+        marketing_opt_in=user.signup_marketing_opt_in,
         now=now,
     )
 
@@ -117,6 +133,8 @@ def member_profile_update(
     birth_date: date | None = None,
     marketing_opt_in: bool,
     reminder_opt_in: bool,
+    leaderboard_opt_in: bool | None = None,
+    language: str | None = None,
 ) -> Member:
     """A member edits their own profile. The birthday can be set once (it pays a birthday
     bonus); after that only staff change it, in admin."""
@@ -130,6 +148,10 @@ def member_profile_update(
         "marketing_opt_in": marketing_opt_in,
         "reminder_opt_in": reminder_opt_in,
     }
+    if leaderboard_opt_in is not None:
+        values["leaderboard_opt_in"] = leaderboard_opt_in
+    if language is not None:
+        values["language"] = language
     if member.birth_date is None and birth_date is not None:
         values["birth_date"] = birth_date
     elif birth_date is not None and birth_date != member.birth_date:
@@ -141,6 +163,10 @@ def member_profile_update(
         if getattr(member, field) != value:
             changes[field] = [str(getattr(member, field)), str(value)]
             setattr(member, field, value)
+    consents = {"marketing_opt_in": Consent.Kind.MARKETING, "leaderboard_opt_in": Consent.Kind.LEADERBOARD}
+    for field, kind in consents.items():
+        if field in changes:
+            consent_record(member=member, kind=kind, granted=getattr(member, field), source="portal")
     if changes:
         member.save(update_fields=list(changes))
         audit_record(actor=actor, action="member.profile_update", member_id=member.pk, details=changes)

@@ -8,4 +8,6 @@ urlpatterns = [
     path("history/", views.history, name="history"),
     path("profile/", views.profile, name="profile"),
     path("join/", views.join, name="join"),
+    path("profile/export/", views.export, name="export"),
+    path("profile/close/", views.close_account, name="close"),
 ]

@@ -12,6 +12,7 @@ from functools import wraps
 import segno
 from allauth.account.models import EmailAddress
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth
@@ -24,8 +25,9 @@ from django_tables2 import RequestConfig
 
 from .errors import LoyaltyError
 from .filters import LedgerFilter
-from .forms import ProfileForm
+from .forms import CloseAccountForm, ProfileForm
 from .models import LedgerEntry, Member, Program
+from .privacy import member_erase, member_export
 from .selectors import (
     member_expiring_points,
     member_for_user,
@@ -204,7 +206,7 @@ def _tier_keep(member: Member, program: Program, *, now: datetime) -> TierKeep |
 def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
     now = timezone.now()
     program = Program.load()
-    progress = member_tier_progress(member, as_of=now)
+    progress = member_tier_progress(member, as_of=now, program=program)
     recent = list(member_recent_entries(member, limit=6))
     context = {
         "member": member,
@@ -221,7 +223,8 @@ def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
         ),
         "keep": _tier_keep(member, program, now=now),
         "pending": member_pending_arrivals(member),
-        "expiring": member_expiring_points(member),
+        "expiring": member_expiring_points(member, program=program),
+        "expiry_on_inactivity": program.expiry_mode == Program.ExpiryMode.INACTIVITY,
         "recent": [(entry, entry_description(entry)) for entry in recent],
         "chart": _points_chart(member, now=now),
         "point_value": money(max(member.points_available, 0) * program.point_value, program.currency),
@@ -267,6 +270,7 @@ def profile(request: HttpRequest, member: Member) -> HttpResponse:
                 birth_date=data["birth_date"],
                 marketing_opt_in=data["marketing_opt_in"],
                 reminder_opt_in=data["reminder_opt_in"],
+                leaderboard_opt_in=data["leaderboard_opt_in"],
             )
         except LoyaltyError as error:
             for field, problems in (error.fields or {"__all__": [error.message]}).items():
@@ -280,3 +284,26 @@ def profile(request: HttpRequest, member: Member) -> HttpResponse:
         "members/profile.html",
         {"member": member, "form": form, "card": mark_safe(member_card_svg(member))},
     )
+
+
+@member_required
+def export(request: HttpRequest, member: Member) -> HttpResponse:
+    """Everything the program keeps about the member, as a zip of JSON and CSV files."""
+    now = timezone.now()
+    response = HttpResponse(member_export(member=member, now=now), content_type="application/zip")
+    filename = f"rewards-club-{member.member_number}-{now:%Y%m%d}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@member_required
+def close_account(request: HttpRequest, member: Member) -> HttpResponse:
+    """Close the account: the member confirms with their password, then their personal data is
+    erased, their points forfeited and their login removed."""
+    form = CloseAccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        member_erase(member_id=member.pk, actor=None, reason="Closed by the member in the portal")
+        logout(request)
+        messages.success(request, "Your account is closed and your personal data erased. Goodbye.")
+        return redirect("home")
+    return render(request, "members/close_account.html", {"member": member, "form": form})
