@@ -31,7 +31,7 @@ class SignupForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
     )
 
-    marketing_opt_in = forms.BooleanField(label="Send me offers and news by email", required=False)
+    marketing_opt_in = forms.BooleanField(label="Keep me posted about offers and news", required=False)
 
     field_order = [
         "first_name",

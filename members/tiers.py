@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import partial
 
 from django.db import transaction
 from django.db.models import F, Sum
@@ -74,11 +73,15 @@ def tier_upgrade_if_qualified(
     Member.objects.filter(pk=member.pk).update(
         tier=target, tier_achieved_at=now, tier_held_until=member.tier_held_until
     )
-    if notify:
+    # A backdated upgrade (a bulk import of old sales, the demo's history) is not news to mail.
+    if notify and now >= timezone.now() - timedelta(days=1):
         from .tasks import tier_changes_notify_task
 
+        def send() -> None:
+            tier_changes_notify_task.delay([change.pk])
+
         # robust: the upgrade stands whatever happens to the broker.
-        transaction.on_commit(partial(tier_changes_notify_task.delay, [change.pk]), robust=True)
+        transaction.on_commit(send, robust=True)
     return change
 
 

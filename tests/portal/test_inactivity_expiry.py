@@ -3,8 +3,7 @@ lapses if the member does nothing."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 from django.urls import reverse
@@ -14,7 +13,7 @@ from members.ledger.services import points_credit
 from members.models import Program
 from tests.api.conftest import client_with_key
 
-NOW = datetime(2026, 3, 10, 12, tzinfo=dt_timezone.utc)
+NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
 
 
 def _inactivity_program() -> Program:
