@@ -1,18 +1,27 @@
-# The two commands: `make run` and `make test`. Everything installs into .venv.
+# The two commands: `make run` and `make test`. Everything installs into .venv, at the versions
+# uv.lock pins (`make lock` updates it after pyproject.toml changes).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+# uv works on .venv with its interpreter and never fetches a Python of its own.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test bench lint install browser clean
+.PHONY: run test bench lint install browser clean lock
 
-$(STAMP): pyproject.toml
+# pip only brings uv (which the lock also pins, so sync keeps it); uv installs the rest.
+$(STAMP): pyproject.toml uv.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(UV) sync --frozen --extra dev --python $(PY) --quiet
 	touch $(STAMP)
+
+lock: $(STAMP)
+	$(UV) lock
 
 install: $(STAMP)
 
