@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from .models import Member, User
 
@@ -15,23 +16,23 @@ class SignupForm(forms.Form):
     membership and the code of the friend who invited the member."""
 
     first_name = forms.CharField(
-        label="First name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
+        label=_("First name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "given-name"})
     )
     last_name = forms.CharField(
-        label="Last name",
+        label=_("Last name"),
         max_length=150,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
     referral_code = forms.CharField(
-        label="Friend's referral code",
+        label=_("Friend's referral code"),
         max_length=12,
         required=False,
-        help_text="Optional: the code from the link a friend sent you.",
+        help_text=_("Optional: the code from the link a friend sent you."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
     )
 
-    marketing_opt_in = forms.BooleanField(label="Keep me posted about offers and news", required=False)
+    marketing_opt_in = forms.BooleanField(label=_("Keep me posted about offers and news"), required=False)
 
     field_order = [
         "first_name",
@@ -46,7 +47,7 @@ class SignupForm(forms.Form):
     def clean_referral_code(self) -> str:
         code = self.cleaned_data["referral_code"].strip().upper()
         if code and not Member.objects.filter(referral_code=code).exists():
-            raise forms.ValidationError("We do not know this code. Check it, or leave the field empty.")
+            raise forms.ValidationError(_("We do not know this code. Check it, or leave the field empty."))
         return code
 
     def signup(self, request: HttpRequest, user: User) -> None:
@@ -73,13 +74,13 @@ class ProfileForm(forms.ModelForm):
             "leaderboard_opt_in",
         ]
         labels = {
-            "birth_date": "Birthday",
-            "marketing_opt_in": "Send me offers and news by email",
-            "reminder_opt_in": "Remind me before my points expire",
-            "leaderboard_opt_in": "Show my first name on challenge leaderboards",
+            "birth_date": _("Birthday"),
+            "marketing_opt_in": _("Send me offers and news by email"),
+            "reminder_opt_in": _("Remind me before my points expire"),
+            "leaderboard_opt_in": _("Show my first name on challenge leaderboards"),
         }
         help_texts = {
-            "birth_date": "We give you bonus points on your birthday. It can be set once.",
+            "birth_date": _("We give you bonus points on your birthday. It can be set once."),
         }
         widgets = {
             "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
@@ -91,7 +92,7 @@ class ProfileForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.birth_date:
             self.fields["birth_date"].disabled = True
-            self.fields["birth_date"].help_text = "Set. Ask us if it is wrong."
+            self.fields["birth_date"].help_text = _("Set. Ask us if it is wrong.")
 
 
 
@@ -99,7 +100,7 @@ class CloseAccountForm(forms.Form):
     """Closing an account asks for the password again: it cannot be undone."""
 
     password = forms.CharField(
-        label="Your password", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Your password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
 
     def __init__(self, *args, user: User, **kwargs) -> None:
@@ -109,5 +110,5 @@ class CloseAccountForm(forms.Form):
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise forms.ValidationError("That is not your password.")
+            raise forms.ValidationError(_("That is not your password."))
         return password

@@ -38,7 +38,8 @@ def mail_render(
 ) -> EmailMultiAlternatives:
     program = program or Program.load()
     context = {**context, "program": program, "site_url": settings.LOYALTY_SITE_URL}
-    with translation.override(language or settings.LANGUAGE_CODE):
+    # No language of the member's own: the one active now (the request's), else the site's.
+    with translation.override(language or translation.get_language() or settings.LANGUAGE_CODE):
         subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", context).split())
         body = render_to_string(f"{template_prefix}_message.txt", context).strip()
         try:

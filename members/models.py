@@ -31,6 +31,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class UserManager(BaseUserManager["User"]):
@@ -408,12 +409,12 @@ class TierChange(models.Model):
 
 class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
-        EARN = "earn", "Earned"
-        BONUS = "bonus", "Bonus"
-        REDEEM = "redeem", "Redeemed"
-        EXPIRE = "expire", "Expired"
-        ADJUST = "adjust", "Adjustment"
-        REVERSAL = "reversal", "Reversal"
+        EARN = "earn", _("Earned")
+        BONUS = "bonus", _("Bonus")
+        REDEEM = "redeem", _("Redeemed")
+        EXPIRE = "expire", _("Expired")
+        ADJUST = "adjust", _("Adjustment")
+        REVERSAL = "reversal", _("Reversal")
 
     class Source(models.TextChoices):
         PURCHASE = "purchase", "Purchase"

@@ -189,3 +189,15 @@ def member_email_change(*, user: User, email: str) -> Member | None:
         actor=user, action="member.email_change", member_id=member.pk, details={"from": previous, "to": email}
     )
     return member
+
+
+def member_language_set(*, member: Member, language: str) -> Member:
+    """The language the member reads the site and their mail in (one of ``LANGUAGES``)."""
+    from django.conf import settings
+
+    if language not in dict(settings.LANGUAGES):
+        raise InvalidRequest("Unknown language.", fields={"language": ["Unknown language."]})
+    if member.language != language:
+        Member.objects.filter(pk=member.pk).update(language=language)
+        member.language = language
+    return member
