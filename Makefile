@@ -11,7 +11,10 @@ PORT ?= 8000
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test bench lint install browser clean lock
+# The translations: .po files are committed, .mo files compiled here (GNU gettext's msgfmt).
+MO := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+
+.PHONY: run test bench lint install browser gettext messages clean lock
 
 # pip only brings uv (which the lock also pins, so sync keeps it); uv installs the rest.
 $(STAMP): pyproject.toml uv.lock
@@ -23,7 +26,18 @@ $(STAMP): pyproject.toml uv.lock
 lock: $(STAMP)
 	$(UV) lock
 
-install: $(STAMP)
+install: $(STAMP) messages
+
+messages: $(MO)
+
+%.mo: %.po | gettext
+	msgfmt --check -o $@ $<
+
+# GNU gettext for msgfmt, from Debian when it is missing.
+gettext:
+	@command -v msgfmt >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq gettext >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq gettext >/dev/null; fi; }
 
 # Debian's chromium for the browser tests (Playwright's own download cannot work here).
 browser:
@@ -31,12 +45,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
-run: $(STAMP)
+run: $(STAMP) messages
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py serve --port $(PORT)
 
-test: $(STAMP) browser
+test: $(STAMP) messages browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
@@ -47,3 +61,4 @@ lint: $(STAMP)
 
 clean:
 	rm -rf .run db.sqlite3 staticfiles .pytest_cache
+	rm -f $(MO)
