@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .audit import audit_record
 from .errors import Conflict, InvalidRequest
@@ -139,7 +140,7 @@ def member_profile_update(
     """A member edits their own profile. The birthday can be set once (it pays a birthday
     bonus); after that only staff change it, in admin."""
     if not (first_name or "").strip():
-        raise InvalidRequest("A first name is required.", fields={"first_name": ["Required."]})
+        raise InvalidRequest(_("A first name is required."), fields={"first_name": [_("Required.")]})
     member = Member.objects.select_for_update().get(pk=member.pk)
     changes: dict[str, list] = {}
     values = {
@@ -156,8 +157,8 @@ def member_profile_update(
         values["birth_date"] = birth_date
     elif birth_date is not None and birth_date != member.birth_date:
         raise InvalidRequest(
-            "Your birthday is already set; ask us if it is wrong.",
-            fields={"birth_date": ["Already set: ask us to correct it."]},
+            _("Your birthday is already set; ask us if it is wrong."),
+            fields={"birth_date": [_("Already set: ask us to correct it.")]},
         )
     for field, value in values.items():
         if getattr(member, field) != value:
