@@ -40,3 +40,9 @@ class CampaignsConfig(AppConfig):
         from .selectors import plan_points_given
 
         plan_benefit_source_register(plan_points_given)
+
+        from members.privacy import export_section_register
+
+        from .privacy import activities_export
+
+        export_section_register("activities", activities_export)

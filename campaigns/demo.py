@@ -1,17 +1,24 @@
 """Demo data for earning: the action rules (program settings), campaigns past, running and
-future, and purchase history for the demo members recorded through ``purchase_record``.
-Idempotent: rows are found by natural keys, a purchase already recorded is left alone."""
+future, and a year of purchases and redemptions for the demo members, recorded through
+``purchase_record`` and ``reward_redeem`` at their own dates. Idempotent: rows are found by
+natural keys, a purchase or redemption already recorded is left alone."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from members.api_keys import store_get_or_create
-from members.models import Member, Purchase, Tier
+from members.demo import DEMO_MEMBERS
+from members.jobs import job_run
+from members.models import Member, Program, Purchase, Tier
+from rewards.models import Redemption
+from rewards.services import reward_redeem, voucher_use
 
 from .models import ActionRule, Campaign, Offer, Segment, SegmentCondition
 from .services import campaigns_settle, purchase_record
@@ -167,49 +174,126 @@ def _campaigns(now) -> list[Campaign]:
     return [*campaigns, vip]
 
 
-# member email -> (days ago, amount, category) of each demo purchase
-HISTORY = {
-    "member@example.com": [
-        (60, "180.00", "apparel"),
-        (50, "45.50", "coffee"),
-        (12, "72.00", "coffee"),
-        (3, "24.90", ""),
-    ],
-    "olivia@example.com": [(55, "320.00", "home"), (8, "640.00", "electronics")],
-    "liam@example.com": [(2, "19.99", "coffee")],
-    "noah@example.com": [(70, "90.00", ""), (25, "130.00", "apparel")],
-}
+CATEGORIES = ["coffee", "apparel", "home", "", "electronics", "coffee", "books"]
+# What the demo members redeem, in turn, when their points allow (rewards of seed_program).
+REDEEMED = [("free-coffee", 150), ("voucher-5", 500)]
+RETURN_WINDOW = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class PlannedPurchase:
+    member: Member
+    number: int
+    at: datetime
+    amount: Decimal
+    category: str
+
+
+@dataclass(frozen=True)
+class PlannedRedemption:
+    member: Member
+    number: int
+    reward_code: str
+
+
+def _purchases(member: Member, now: datetime) -> list[PlannedPurchase]:
+    """A member's purchases from the day they joined until yesterday: every one to six weeks
+    (the demo member, every two), seeded by their email so every run plans the same."""
+    rng = random.Random(member.email)
+    regular = member.email == "member@example.com"
+    planned, at, number = [], member.enrolled_at + timedelta(days=rng.randint(1, 6)), 1
+    while at < now - timedelta(hours=6):
+        amount = Decimal(rng.randint(1500, 16000 if regular else 22000)) / 100
+        planned.append(PlannedPurchase(member, number, at, amount, rng.choice(CATEGORIES)))
+        number += 1
+        at += timedelta(days=rng.randint(10, 18) if regular else rng.randint(7, 45), hours=rng.randint(0, 8))
+    return planned
+
+
+def _redemptions(
+    members: list[Member], purchases: list[PlannedPurchase], on: datetime, done: dict[int, int]
+) -> list[PlannedRedemption]:
+    """Who redeems on ``on``: members whose points available by then (a lower bound: one
+    point per whole currency unit of purchases past their return window, plus the welcome
+    bonus, less what they redeemed before) pay for their next reward. ``done`` counts each
+    member's redemptions so far and is updated."""
+    planned = []
+    for member in members:
+        if member.enrolled_at > on:
+            continue
+        earned = 100 + sum(
+            int(p.amount) for p in purchases if p.member == member and p.at + RETURN_WINDOW <= on
+        )
+        spent = sum(REDEEMED[n % len(REDEEMED)][1] for n in range(done.get(member.pk, 0)))
+        code, cost = REDEEMED[done.get(member.pk, 0) % len(REDEEMED)]
+        if earned - spent >= cost:
+            done[member.pk] = done.get(member.pk, 0) + 1
+            planned.append(PlannedRedemption(member, done[member.pk], code))
+    return planned
 
 
 def seed_demo(out) -> None:
+    """A year of history: every demo member's purchases through ``purchase_record`` at their
+    own dates, and once a month the return window's points released (the hourly job, as of
+    that day) and rewards redeemed by those who can afford them, so the ledger reads as the
+    program would have written it."""
     now = timezone.now()
     with transaction.atomic():
         campaigns = _campaigns(now)
     store = store_get_or_create(name=DEMO_STORE)
-    recorded = 0
-    for email, purchases in HISTORY.items():
-        member = Member.objects.filter(email=email).first()
-        if member is None:
+    emails = [email for email, *_ in DEMO_MEMBERS]
+    members = list(Member.objects.filter(email__in=emails, status=Member.Status.ACTIVE).order_by("pk"))
+    purchases = sorted((p for m in members for p in _purchases(m, now)), key=lambda p: p.at)
+    known = set(Purchase.objects.filter(store=store).values_list("external_id", flat=True))
+    checkpoints = [now - timedelta(days=30 * months, hours=2) for months in range(11, 0, -1)]
+    done: dict[int, int] = {}
+    currency = Program.load().currency
+    recorded = redeemed = 0
+    queue = list(purchases)
+    for checkpoint in [*checkpoints, now]:
+        # One transaction per month of history: the demo is written in seconds, not one commit per row.
+        with transaction.atomic():
+            while queue and queue[0].at <= checkpoint:
+                p = queue.pop(0)
+                external_id = f"demo-{p.member.pk}-{p.number}"
+                if external_id in known:
+                    continue
+                purchase_record(
+                    store=store,
+                    member_number=p.member.member_number,
+                    external_id=external_id,
+                    amount=p.amount,
+                    currency=currency,
+                    purchased_at=p.at,
+                    lines=[{"category": p.category, "amount": p.amount}] if p.category else None,
+                    now=p.at,
+                )
+                recorded += 1
+        if checkpoint == now:
+            break
+        planned = _redemptions(members, purchases, checkpoint, done)
+        keys = {f"demo:history:{r.member.pk}:{r.number}" for r in planned}
+        if not planned or Redemption.objects.filter(idempotency_key__in=keys).count() == len(keys):
             continue
-        for n, (days_ago, amount, category) in enumerate(purchases, start=1):
-            external_id = f"demo-{member.pk}-{n}"
-            if Purchase.objects.filter(store=store, external_id=external_id).exists():
-                continue
-            purchase_record(
-                store=store,
-                member_number=member.member_number,
-                external_id=external_id,
-                amount=amount,
-                currency="USD",
-                purchased_at=now - timedelta(days=days_ago, hours=n),
-                lines=[{"category": category, "amount": amount}] if category else None,
-                now=now,
-            )
-            recorded += 1
+        job_run(name="release_pending_points", as_of=checkpoint, notify=False)
+        with transaction.atomic():
+            for r in planned:
+                redemption = reward_redeem(
+                    member_id=r.member.pk,
+                    reward_code=r.reward_code,
+                    idempotency_key=f"demo:history:{r.member.pk}:{r.number}",
+                    notify=False,
+                    now=checkpoint,
+                ).redemption
+                if redemption.status == Redemption.Status.ISSUED:
+                    voucher_use(code=redemption.voucher_code, now=checkpoint + timedelta(days=4))
+                redeemed += 1
+    job_run(name="release_pending_points", as_of=now, notify=False)
     report = campaigns_settle(as_of=now)
     past = sum(1 for c in campaigns if c.ends_at <= now)
     future = sum(1 for c in campaigns if c.starts_at > now)
     out.write(
         f"Campaigns: {past} past, {len(campaigns) - past - future} running, {future} future; "
-        f"{recorded} demo purchase(s) recorded, {report.campaigns} campaign(s) settled."
+        f"{recorded} demo purchase(s) over the last year and {redeemed} redemption(s), "
+        f"{report.campaigns} campaign(s) settled."
     )

@@ -15,6 +15,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 
 from members.errors import LoyaltyError
 from members.models import Member, Program, Tier
@@ -27,20 +30,23 @@ RECENT_SHARES = 10
 # Rules the page explains in their own sections (or that a member has had) rather than in the
 # list of actions.
 NOT_LISTED = (ActionRule.Kind.REFERRAL_REFERRER, ActionRule.Kind.REFERRAL_REFERRED, ActionRule.Kind.SIGNUP)
-PERIOD_WORDS = {"day": "a day", "week": "a week", "month": "a month", "year": "a year", "ever": ""}
 SHARE_ERRORS = {
-    "limit_reached": "You have reached the limit for shares in this period. Thanks for spreading the word!",
-    "member_inactive": "Your membership is not active. Please contact us.",
+    "limit_reached": _lazy(
+        "You have reached the limit for shares in this period. Thanks for spreading the word!"
+    ),
+    "member_inactive": _lazy("Your membership is not active. Please contact us."),
 }
 
 
 class ShareForm(forms.Form):
     url = forms.URLField(
-        label="Link to your post",
+        label=_lazy("Link to your post"),
         max_length=500,
         assume_scheme="https",
-        help_text="Paste the address of your public post that mentions us. Our team checks it, "
-        "usually within two days.",
+        help_text=_lazy(
+            "Paste the address of your public post that mentions us. "
+            "Our team checks it, usually within two days."
+        ),
         widget=forms.URLInput(attrs={"placeholder": "https://", "inputmode": "url"}),
     )
 
@@ -49,9 +55,15 @@ def limit_words(rule: ActionRule) -> str:
     """ "Once a year", "Up to 3 a month": how often a rule pays."""
     if not rule.limit_count:
         return ""
-    period = PERIOD_WORDS.get(rule.limit_period, "")
-    count = "Once" if rule.limit_count == 1 else f"Up to {rule.limit_count} times"
-    return f"{count} {period}".strip()
+    count = rule.limit_count
+    words = {
+        "day": ngettext("Once a day", "Up to %(count)s times a day", count),
+        "week": ngettext("Once a week", "Up to %(count)s times a week", count),
+        "month": ngettext("Once a month", "Up to %(count)s times a month", count),
+        "year": ngettext("Once a year", "Up to %(count)s times a year", count),
+    }
+    phrase = words.get(rule.limit_period) or ngettext("Once", "Up to %(count)s times", count)
+    return phrase % {"count": count}
 
 
 def referral_link(member: Member) -> str:
@@ -77,11 +89,14 @@ def earn(request: HttpRequest, member: Member) -> HttpResponse:
             form.add_error("url" if error.fields and "url" in error.fields else None, message)
         else:
             if not outcome.created:
-                messages.info(request, "You already sent us that link.")
+                messages.info(request, _("You already sent us that link."))
             elif outcome.needs_approval:
-                messages.success(request, "Thanks! We will check your post and add the points.")
+                messages.success(request, _("Thanks! We will check your post and add the points."))
             else:
-                messages.success(request, f"Thanks! {outcome.activity.points_awarded} points are yours.")
+                messages.success(
+                    request,
+                    _("Thanks! %(points)s points are yours.") % {"points": outcome.activity.points_awarded},
+                )
             return redirect(f"{reverse('earn:index')}#share")
 
     now = timezone.now()

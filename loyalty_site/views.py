@@ -2,6 +2,8 @@ from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import formats
+from django.utils.translation import gettext as _
 
 from members.models import Program, Tier
 from members.views import money
@@ -14,9 +16,10 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "tier": tier,
             "to_reach": (
-                f"Earn {tier.threshold:,.0f} points"
+                _("Earn %(points)s points")
+                % {"points": formats.number_format(tier.threshold, 0, use_l10n=True, force_grouping=True)}
                 if by_points
-                else f"Spend {money(tier.threshold, program.currency)}"
+                else _("Spend %(amount)s") % {"amount": money(tier.threshold, program.currency)}
             ),
         }
         for tier in Tier.objects.order_by("rank")

@@ -3,10 +3,13 @@ read-only. Points never change here; the staff app (``loyalty_site.staff.admin``
 adjustment form to a member's page, and scopes stores, keys, purchases and refunds to the
 stores a store manager runs."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.shortcuts import redirect
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 
 from .admin_base import ReadOnlyAdmin, ReadOnlyInline
@@ -105,7 +108,51 @@ class MemberAdmin(admin.ModelAdmin):
     inlines = [PointLotInline, LedgerEntryInline]
 
     def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # a member's history is kept; close the membership instead
+        return False  # a member's history is kept; erase the personal data instead
+
+    def get_urls(self):
+        erase = path(
+            "<int:member_id>/erase/",
+            self.admin_site.admin_view(self.erase_view),
+            name="members_member_erase",
+        )
+        return [erase, *super().get_urls()]
+
+    def erase_view(self, request, member_id: int):
+        """Erase a member's personal data (the right to erasure), after a confirmation with a
+        reason. Needs the change permission on members."""
+        from .privacy import member_erase
+
+        member = get_object_or_404(Member, pk=member_id)
+        if not self.has_change_permission(request, member):
+            raise PermissionDenied
+        form = EraseForm(request.POST or None)
+        if request.method == "POST" and form.is_valid() and member.status != Member.Status.ERASED:
+            member = member_erase(member_id=member.pk, actor=request.user, reason=form.cleaned_data["reason"])
+            self.log_change(request, member, "Personal data erased")
+            self.message_user(request, f"Member {member.pk}'s personal data is erased.", messages.SUCCESS)
+            return redirect(reverse("admin:members_member_change", args=[member.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Erase {member}",
+            "member": member,
+            "form": form,
+            "opts": self.model._meta,
+            "original": member,
+        }
+        return TemplateResponse(request, "admin/members/member/erase.html", context)
+
+
+class EraseForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why (the member's request, its date and channel). Kept in the audit log.",
+    )
+    confirm = forms.BooleanField(
+        label="I understand this cannot be undone",
+        help_text="Their points are forfeited, their login removed and their personal data replaced.",
+    )
 
     def save_model(self, request, obj, form, change):
         if "birth_date" in form.changed_data:

@@ -31,7 +31,8 @@ from .stores import entries_for_store, members_for_store
 
 
 def member_by_number(member_number: str, store: Store) -> Member:
-    """The member with that number (and its tier) as ``store`` sees it, or ``MemberNotFound``."""
+    """The member with that number (and its tier) as ``store`` sees it, or ``MemberNotFound``
+    (also for an erased member: their number is gone)."""
     if not member_number or len(member_number) > 20 or "\x00" in member_number:
         raise MemberNotFound()
     member = (
@@ -39,6 +40,7 @@ def member_by_number(member_number: str, store: Store) -> Member:
         .select_related("tier")
         .annotate(**membership_annotations(at=timezone.now()))
         .filter(member_number=member_number)
+        .exclude(status=Member.Status.ERASED)
         .first()
     )
     if member is None:
@@ -65,6 +67,8 @@ class MemberCreateView(APIView):
             referral_code=data.get("referral_code") or None,
             store=request.user.store,
             channel="api",
+            marketing_opt_in=data.get("marketing_opt_in", False),
+            consent_source=f"api:{request.user.store.code}",
         )
         return Response(
             MemberSerializer(member, context={"store": request.user.store}).data,

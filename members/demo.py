@@ -1,13 +1,16 @@
 """Demo data for the core: the program's defaults (shared/CONTRACT.md), the tiers, the demo
-logins and a few members with history. Idempotent: every row is found or created by a natural
-key and every ledger write has a fixed idempotency key."""
+logins and a score of members who joined over the last year, each with a welcome bonus dated
+the day they joined (``campaigns.demo`` gives them a year of purchases). Idempotent: every row
+is found or created by a natural key and every ledger write has a fixed idempotency key."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
+from django.utils import timezone
 
 from .ledger.services import points_credit
 from .models import LedgerEntry, Member, MembershipPlan, Program, Tier, User
@@ -60,45 +63,68 @@ def demo_login(email: str, password: str, **extra) -> User:
     return user
 
 
+# email, first name, last name, days since they joined
+DEMO_MEMBERS = [
+    (MEMBER_LOGIN[0], "Maya", "Member", 364),
+    ("olivia@example.com", "Olivia", "Osei", 358),
+    ("liam@example.com", "Liam", "Lindqvist", 300),
+    ("noah@example.com", "Noah", "Nakamura", 352),
+    ("amara@example.com", "Amara", "Adeyemi", 340),
+    ("ben@example.com", "Ben", "Brunner", 331),
+    ("chiara@example.com", "Chiara", "Conti", 322),
+    ("dario@example.com", "Dario", "Dubois", 298),
+    ("elif@example.com", "Elif", "Ekinci", 280),
+    ("felix@example.com", "Felix", "Favre", 262),
+    ("greta@example.com", "Greta", "Graf", 240),
+    ("hugo@example.com", "Hugo", "Huber", 215),
+    ("ines@example.com", "Ines", "Imhof", 190),
+    ("jonas@example.com", "Jonas", "Jaeger", 160),
+    ("katia@example.com", "Katia", "Keller", 130),
+    ("luca@example.com", "Luca", "Lombardi", 100),
+    ("mia@example.com", "Mia", "Meier", 70),
+    ("nils@example.com", "Nils", "Nussbaum", 40),
+    ("oriane@example.com", "Oriane", "Olivier", 18),
+    ("pia@example.com", "Pia", "Pfister", 6),
+]
+
+
 @transaction.atomic
-def _members() -> Member:
+def _members(now) -> Member:
     bronze = Tier.objects.get(code="bronze")
     demo_login(*STAFF_LOGIN, is_staff=True, is_superuser=True, first_name="Sam", last_name="Staff")
     member_user = demo_login(*MEMBER_LOGIN, first_name="Maya", last_name="Member")
-    member, _ = Member.objects.get_or_create(
-        email=MEMBER_LOGIN[0],
-        defaults={"first_name": "Maya", "last_name": "Member", "user": member_user, "tier": bronze},
-    )
-    for email, first, last in [
-        ("olivia@example.com", "Olivia", "Osei"),
-        ("liam@example.com", "Liam", "Lindqvist"),
-        ("noah@example.com", "Noah", "Nakamura"),
-    ]:
+    for email, first, last, days in DEMO_MEMBERS:
+        joined = now - timedelta(days=days, hours=3)
         Member.objects.get_or_create(
-            email=email, defaults={"first_name": first, "last_name": last, "tier": bronze}
+            email=email,
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "user": member_user if email == MEMBER_LOGIN[0] else None,
+                "tier": bronze,
+                "enrolled_at": joined,
+                "tier_achieved_at": joined,
+                "tier_held_until": joined + timedelta(days=Program.load().tier_hold_days),
+            },
         )
-    return member
+    return Member.objects.get(email=MEMBER_LOGIN[0])
 
 
 def seed_demo(out) -> None:
-    member = _members()
-    for other in Member.objects.exclude(pk=member.pk).filter(email__endswith="@example.com"):
+    now = timezone.now()
+    _members(now)
+    emails = [email for email, *_ in DEMO_MEMBERS]
+    for member in Member.objects.filter(email__in=emails).order_by("enrolled_at"):
         points_credit(
-            member_id=other.pk,
+            member_id=member.pk,
             points=100,
             kind=LedgerEntry.Kind.BONUS,
-            idempotency_key=f"demo:welcome:{other.email}",
+            idempotency_key=f"demo:welcome:{member.email}",
             source_type=LedgerEntry.Source.SYSTEM,
             description="Welcome bonus",
+            earned_at=member.enrolled_at,
+            now=min(member.enrolled_at, now),
         )
-    points_credit(
-        member_id=member.pk,
-        points=100,
-        kind=LedgerEntry.Kind.BONUS,
-        idempotency_key=f"demo:welcome:{member.email}",
-        source_type=LedgerEntry.Source.SYSTEM,
-        description="Welcome bonus",
-    )
     out.write("Demo logins:")
     out.write(f"  staff:  {STAFF_LOGIN[0]} / {STAFF_LOGIN[1]}  (admin and /staff/)")
     out.write(f"  member: {MEMBER_LOGIN[0]} / {MEMBER_LOGIN[1]}  (/portal/)")

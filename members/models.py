@@ -36,6 +36,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 MAX_POINTS = 10**15
 MAX_BALANCE = 10**18  # a 64-bit column holds a little over 9 x 10**18
@@ -75,6 +76,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # The friend's code the sign-up carried, kept with the login (not the browser session) so
     # the referral counts whichever browser the address is verified in.
     signup_referral_code = models.CharField(max_length=12, blank=True)
+    # The marketing consent the sign-up form gave, recorded on the member when it is claimed.
+    signup_marketing_opt_in = models.BooleanField(default=False, db_default=False)
 
     objects = UserManager()
 
@@ -295,6 +298,9 @@ class Member(models.Model):
         ACTIVE = "active", "Active"
         SUSPENDED = "suspended", "Suspended"
         CLOSED = "closed", "Closed"
+        # Personal data pseudonymised, the login removed, the points forfeited: the row stays
+        # for the ledger and the program's figures (members.privacy.member_erase).
+        ERASED = "erased", "Erased"
 
     user = models.OneToOneField(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="member")
     member_number = models.CharField(max_length=20, unique=True, default=new_member_number)
@@ -322,6 +328,10 @@ class Member(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True)
     marketing_opt_in = models.BooleanField(default=False)
     reminder_opt_in = models.BooleanField(default=True)
+    leaderboard_opt_in = models.BooleanField(default=False, db_default=False)
+    # The member's language for pages and mail ("" until they choose: the site's default).
+    language = models.CharField(max_length=8, blank=True, default="", db_default="")
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -468,13 +478,13 @@ TIER_QUALIFYING_SOURCES = ("purchase", "campaign")
 
 class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
-        EARN = "earn", "Earned"
-        BONUS = "bonus", "Bonus"
-        REDEEM = "redeem", "Redeemed"
-        EXPIRE = "expire", "Expired"
-        ADJUST = "adjust", "Adjustment"
-        REVERSAL = "reversal", "Reversal"
-        TRANSFER = "transfer", "Transfer"
+        EARN = "earn", _("Earned")
+        BONUS = "bonus", _("Bonus")
+        REDEEM = "redeem", _("Redeemed")
+        EXPIRE = "expire", _("Expired")
+        ADJUST = "adjust", _("Adjustment")
+        REVERSAL = "reversal", _("Reversal")
+        TRANSFER = "transfer", _("Transfer")
 
     class Source(models.TextChoices):
         PURCHASE = "purchase", "Purchase"
@@ -609,6 +619,29 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor_id}"
+
+
+class Consent(models.Model):
+    """A consent the member gave or withdrew, when and through what (the sign-up form, the
+    portal's profile, a store's enrolment): the newest row of a kind is the member's answer."""
+
+    class Kind(models.TextChoices):
+        MARKETING = "marketing", "Offers and news by email"
+        LEADERBOARD = "leaderboard", "Shown on leaderboards"
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="consents")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    granted = models.BooleanField()
+    at = models.DateTimeField(default=timezone.now)
+    # "signup", "portal", "api:<store code>", "admin"
+    source = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["member", "-at", "-id"]
+        indexes = [models.Index(fields=["member", "kind", "-at"], name="consent_member_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.kind}: {'granted' if self.granted else 'withdrawn'} ({self.source})"
 
 
 class JobRun(models.Model):

@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from .memberships import member_membership
-from .models import LedgerEntry, Member
+from .models import LedgerEntry, Member, Program
 from .selectors import member_expiring_points, member_tier_progress
 from .stores import personal_data_visible
 
@@ -30,6 +30,15 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """``true`` or ``false`` only: strings and numbers are refused as the schema says."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
 
 
 class ApiErrorBodySerializer(serializers.Serializer):
@@ -113,7 +122,8 @@ class MemberSerializer(serializers.Serializer):
     membership = MembershipRefSerializer(allow_null=True)
 
     def to_representation(self, member: Member) -> dict:
-        progress = member_tier_progress(member)
+        program = Program.load()
+        progress = member_tier_progress(member, program=program)
         upcoming = progress.next_tier
         personal = {
             "email": member.email,
@@ -138,7 +148,7 @@ class MemberSerializer(serializers.Serializer):
             },
             "expiring": [
                 {"points": dated.points, "expires_at": dated.on.isoformat()}
-                for dated in member_expiring_points(member)
+                for dated in member_expiring_points(member, program=program)
             ],
             "referral_code": member.referral_code,
             "membership": _membership(member),
@@ -160,6 +170,9 @@ class MemberCreateSerializer(serializers.Serializer):
     phone = StrictCharField(max_length=32, required=False, allow_blank=True)
     birth_date = serializers.DateField(required=False, allow_null=True)
     referral_code = StrictCharField(max_length=12, required=False, allow_blank=True, allow_null=True)
+    marketing_opt_in = StrictBooleanField(
+        required=False, default=False, help_text="The member agreed to offers and news by email."
+    )
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):

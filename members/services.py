@@ -6,12 +6,14 @@ from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .audit import audit_record
 from .errors import Conflict, InvalidRequest
 from .identity import same_person
 from .locks import lock_member, lock_row
-from .models import Member, Program, Store, Tier, TierChange, User
+from .models import Consent, Member, Program, Store, Tier, TierChange, User
+from .privacy import consent_record
 from .signals import member_enrolled
 from .webhooks import event_record, payloads
 
@@ -41,6 +43,8 @@ def member_enroll(
     store: Store | None = None,
     user: User | None = None,
     channel: str = "api",
+    marketing_opt_in: bool = False,
+    consent_source: str = "",
     now: datetime | None = None,
 ) -> Member:
     """Enrol a new member on the entry tier. A known email is ``MemberExists``. A referral code
@@ -75,6 +79,14 @@ def member_enroll(
                 tier_achieved_at=now if entry_tier else None,
                 tier_held_until=now + timedelta(days=program.tier_hold_days) if entry_tier else None,
                 enrolled_at=now,
+                marketing_opt_in=marketing_opt_in,
+            )
+            consent_record(
+                member=member,
+                kind=Consent.Kind.MARKETING,
+                granted=marketing_opt_in,
+                source=consent_source or channel,
+                now=now,
             )
             if entry_tier:
                 TierChange.objects.create(
@@ -104,6 +116,10 @@ def member_claim_for_user(*, user: User, now: datetime | None = None) -> Member:
     if member is not None:
         member.user = user
         member.save(update_fields=["user"])
+        if user.signup_marketing_opt_in and not member.marketing_opt_in:
+            member.marketing_opt_in = True
+            member.save(update_fields=["marketing_opt_in"])
+            consent_record(member=member, kind=Consent.Kind.MARKETING, granted=True, source="signup", now=now)
         return member
     return member_enroll(
         email=user.email,
@@ -112,6 +128,7 @@ def member_claim_for_user(*, user: User, now: datetime | None = None) -> Member:
         user=user,
         referral_code=user.signup_referral_code or None,
         channel="signup",
+        marketing_opt_in=user.signup_marketing_opt_in,
         now=now,
     )
 
@@ -126,11 +143,13 @@ def member_profile_update(
     birth_date: date | None = None,
     marketing_opt_in: bool,
     reminder_opt_in: bool,
+    leaderboard_opt_in: bool | None = None,
+    language: str | None = None,
 ) -> Member:
     """A member edits their own profile. The birthday can be set once (it pays a birthday
     bonus); after that only staff change it, in admin."""
     if not (first_name or "").strip():
-        raise InvalidRequest("A first name is required.", fields={"first_name": ["Required."]})
+        raise InvalidRequest(_("A first name is required."), fields={"first_name": [_("Required.")]})
     member = lock_member(member.pk)
     changes: dict[str, list] = {}
     values = {
@@ -139,18 +158,26 @@ def member_profile_update(
         "marketing_opt_in": marketing_opt_in,
         "reminder_opt_in": reminder_opt_in,
     }
+    if leaderboard_opt_in is not None:
+        values["leaderboard_opt_in"] = leaderboard_opt_in
+    if language is not None:
+        values["language"] = language
     if member.birth_date is None and birth_date is not None:
         values["birth_date"] = birth_date
         values["birth_date_set_at"] = timezone.now()
     elif birth_date is not None and birth_date != member.birth_date:
         raise InvalidRequest(
-            "Your birthday is already set; ask us if it is wrong.",
-            fields={"birth_date": ["Already set: ask us to correct it."]},
+            _("Your birthday is already set; ask us if it is wrong."),
+            fields={"birth_date": [_("Already set: ask us to correct it.")]},
         )
     for field, value in values.items():
         if getattr(member, field) != value:
             changes[field] = [str(getattr(member, field)), str(value)]
             setattr(member, field, value)
+    consents = {"marketing_opt_in": Consent.Kind.MARKETING, "leaderboard_opt_in": Consent.Kind.LEADERBOARD}
+    for field, kind in consents.items():
+        if field in changes:
+            consent_record(member=member, kind=kind, granted=getattr(member, field), source="portal")
     if changes:
         member.save(update_fields=list(changes))
         changes.pop("birth_date_set_at", None)
@@ -173,4 +200,16 @@ def member_email_change(*, user: User, email: str) -> Member | None:
     audit_record(
         actor=user, action="member.email_change", member_id=member.pk, details={"from": previous, "to": email}
     )
+    return member
+
+
+def member_language_set(*, member: Member, language: str) -> Member:
+    """The language the member reads the site and their mail in (one of ``LANGUAGES``)."""
+    from django.conf import settings
+
+    if language not in dict(settings.LANGUAGES):
+        raise InvalidRequest("Unknown language.", fields={"language": ["Unknown language."]})
+    if member.language != language:
+        Member.objects.filter(pk=member.pk).update(language=language)
+        member.language = language
     return member

@@ -1,20 +1,22 @@
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.utils import formats
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from .models import LedgerEntry
 
 SOURCE_PHRASES = {
-    LedgerEntry.Source.PURCHASE: "Purchase",
-    LedgerEntry.Source.REFUND: "Refund",
-    LedgerEntry.Source.REDEMPTION: "Reward",
-    LedgerEntry.Source.CAMPAIGN: "Promotion",
-    LedgerEntry.Source.ACTIVITY: "Activity",
-    LedgerEntry.Source.REFERRAL: "Referral",
-    LedgerEntry.Source.STAFF: "From our team",
-    LedgerEntry.Source.EXPIRY: "Expiry",
-    LedgerEntry.Source.SYSTEM: "Rewards Club",
+    LedgerEntry.Source.PURCHASE: _("Purchase"),
+    LedgerEntry.Source.REFUND: _("Refund"),
+    LedgerEntry.Source.REDEMPTION: _("Reward"),
+    LedgerEntry.Source.CAMPAIGN: _("Promotion"),
+    LedgerEntry.Source.ACTIVITY: _("Activity"),
+    LedgerEntry.Source.REFERRAL: _("Referral"),
+    LedgerEntry.Source.STAFF: _("From our team"),
+    LedgerEntry.Source.EXPIRY: _("Expiry"),
+    LedgerEntry.Source.SYSTEM: _("The program"),
 }
 
 
@@ -29,12 +31,12 @@ def entry_description(entry: LedgerEntry) -> str:
 
 
 class LedgerTable(tables.Table):
-    created_at = tables.DateTimeColumn(verbose_name="Date", format="j M Y")
-    kind = tables.Column(verbose_name="Type")
-    description = tables.Column(verbose_name="Details", empty_values=(), orderable=False)
-    points = tables.Column(verbose_name="Points", attrs={"th": {"class": "num"}, "td": {"class": "num"}})
+    created_at = tables.DateTimeColumn(verbose_name=_("Date"), format="j M Y")
+    kind = tables.Column(verbose_name=_("Type"))
+    description = tables.Column(verbose_name=_("Details"), empty_values=(), orderable=False)
+    points = tables.Column(verbose_name=_("Points"), attrs={"th": {"class": "num"}, "td": {"class": "num"}})
     balance_after = tables.Column(
-        verbose_name="Balance", attrs={"th": {"class": "num"}, "td": {"class": "num muted"}}
+        verbose_name=_("Balance"), attrs={"th": {"class": "num"}, "td": {"class": "num muted"}}
     )
 
     class Meta:
@@ -43,7 +45,7 @@ class LedgerTable(tables.Table):
         order_by = ("-created_at",)
         template_name = "includes/table.html"
         attrs = {"class": "table ledger"}
-        empty_text = "No entries match."
+        empty_text = _("No entries match.")
         orderable = True
 
     def render_kind(self, record: LedgerEntry) -> str:
@@ -56,10 +58,12 @@ class LedgerTable(tables.Table):
         )
 
     def render_points(self, value: int) -> str:
-        return format_html('<span class="{}">{}</span>', "plus" if value > 0 else "minus", f"{value:+,}")
+        sign = "+" if value > 0 else "-"
+        figure = formats.number_format(abs(value), 0, use_l10n=True, force_grouping=True)
+        return format_html('<span class="{}">{}{}</span>', "plus" if value > 0 else "minus", sign, figure)
 
     def render_balance_after(self, value: int) -> str:
-        return f"{value:,}"
+        return formats.number_format(value, 0, use_l10n=True, force_grouping=True)
 
     def order_created_at(self, queryset, is_descending: bool):
         prefix = "-" if is_descending else ""

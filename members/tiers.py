@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -61,10 +62,15 @@ def qualifying_value(
 
 
 def tier_upgrade_if_qualified(
-    member: Member, *, now: datetime | None = None, reason: str = TierChange.Reason.PURCHASE
+    member: Member,
+    *,
+    now: datetime | None = None,
+    reason: str = TierChange.Reason.PURCHASE,
+    notify: bool = True,
 ) -> TierChange | None:
     """Move ``member`` (locked by the caller) up at once when their qualifying value reaches a
-    higher tier. Never moves down: downgrades wait for the hold to end and the nightly job."""
+    higher tier, and mail them after commit (as the nightly job does for its moves). Never
+    moves down: downgrades wait for the hold to end and the nightly job."""
     now = now or timezone.now()
     program = Program.load()
     value = qualifying_value(member, as_of=now, program=program)
@@ -87,6 +93,15 @@ def tier_upgrade_if_qualified(
     Member.objects.filter(pk=member.pk).update(
         tier=target, tier_achieved_at=now, tier_held_until=member.tier_held_until
     )
+    # A backdated upgrade (a bulk import of old sales, the demo's history) is not news to mail.
+    if notify and now >= timezone.now() - timedelta(days=1):
+        from .tasks import tier_changes_notify_task
+
+        def send() -> None:
+            tier_changes_notify_task.delay([change.pk])
+
+        # robust: the upgrade stands whatever happens to the broker.
+        transaction.on_commit(send, robust=True)
     return change
 
 

@@ -11,4 +11,6 @@ urlpatterns = [
     path("join/", views.join, name="join"),
     path("transfer/", views_transfers.transfer, name="transfer"),
     path("transfer/confirm/", views_transfers.transfer_confirm, name="transfer-confirm"),
+    path("profile/export/", views.export, name="export"),
+    path("profile/close/", views.close_account, name="close"),
 ]

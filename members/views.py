@@ -11,23 +11,30 @@ from functools import wraps
 
 import segno
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.safestring import mark_safe
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 from django_tables2 import RequestConfig
 
 from .cards import CARD_TOKEN_MINUTES, card_token_issue
 from .errors import LoyaltyError
 from .filters import LedgerFilter
-from .forms import ProfileForm
+from .formats import money
+from .forms import CloseAccountForm, ProfileForm
 from .models import LedgerEntry, Member, Program
+from .privacy import member_erase, member_export
 from .selectors import (
     member_expiring_points,
     member_for_user,
@@ -35,20 +42,13 @@ from .selectors import (
     member_recent_entries,
     member_tier_progress,
 )
-from .services import member_claim_for_user, member_profile_update
+from .services import member_claim_for_user, member_language_set, member_profile_update
 from .tables import LedgerTable, entry_description
 from .tiers import qualifying_value
 
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "$", "AUD": "$", "JPY": "¥"}
 HISTORY_PAGE_SIZE = 20
 # The card page fetches a new code this long before the shown one expires.
 CARD_REFRESH_EARLY_SECONDS = 30
-
-
-def money(amount: Decimal, currency: str) -> str:
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    figure = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
-    return f"{symbol}{figure}" if symbol else f"{figure} {currency}"
 
 
 def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -87,7 +87,7 @@ def join(request: HttpRequest) -> HttpResponse:
     except LoyaltyError as error:
         messages.error(request, error.message)
         return redirect("portal:dashboard")
-    messages.success(request, "Welcome to Rewards Club!")
+    messages.success(request, _("Welcome to %(program)s!") % {"program": Program.load().name})
     return redirect("portal:dashboard")
 
 
@@ -118,7 +118,7 @@ class PointsChart:
 
 def _month_starts(today: date, count: int = 12) -> list[date]:
     months, year, month = [], today.year, today.month
-    for _ in range(count):
+    for _step in range(count):
         months.append(date(year, month, 1))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return months[::-1]
@@ -182,6 +182,10 @@ def _points_chart(member: Member, *, now: datetime) -> PointsChart:
     )
 
 
+def _points(value: Decimal | int) -> str:
+    return formats.number_format(value, 0, use_l10n=True, force_grouping=True)
+
+
 @dataclass(frozen=True)
 class TierKeep:
     needed: Decimal
@@ -198,9 +202,9 @@ def _tier_keep(member: Member, program: Program, *, now: datetime) -> TierKeep |
     value = qualifying_value(member, as_of=held_until, program=program)
     needed = max(tier.threshold - value, Decimal("0"))
     if program.tier_metric == Program.TierMetric.POINTS:
-        phrase = f"earn {needed:,.0f} more points"
+        phrase = _("earn %(points)s more points") % {"points": _points(needed)}
     else:
-        phrase = f"spend {money(needed, program.currency)}"
+        phrase = _("spend %(amount)s") % {"amount": money(needed, program.currency)}
     return TierKeep(needed=needed, by=held_until, phrase=phrase)
 
 
@@ -208,7 +212,7 @@ def _tier_keep(member: Member, program: Program, *, now: datetime) -> TierKeep |
 def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
     now = timezone.now()
     program = Program.load()
-    progress = member_tier_progress(member, as_of=now)
+    progress = member_tier_progress(member, as_of=now, program=program)
     recent = list(member_recent_entries(member, limit=6))
     context = {
         "member": member,
@@ -218,14 +222,15 @@ def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
             None
             if progress.needed is None
             else (
-                f"{progress.needed:,.0f} more points"
+                _("%(points)s more points") % {"points": _points(progress.needed)}
                 if program.tier_metric == Program.TierMetric.POINTS
                 else money(progress.needed, program.currency)
             )
         ),
         "keep": _tier_keep(member, program, now=now),
         "pending": member_pending_arrivals(member),
-        "expiring": member_expiring_points(member),
+        "expiring": member_expiring_points(member, program=program),
+        "expiry_on_inactivity": program.expiry_mode == Program.ExpiryMode.INACTIVITY,
         "recent": [(entry, entry_description(entry)) for entry in recent],
         "chart": _points_chart(member, now=now),
         "point_value": money(max(member.points_available, 0) * program.point_value, program.currency),
@@ -311,16 +316,51 @@ def profile(request: HttpRequest, member: Member) -> HttpResponse:
                 birth_date=data["birth_date"],
                 marketing_opt_in=data["marketing_opt_in"],
                 reminder_opt_in=data["reminder_opt_in"],
+                leaderboard_opt_in=data["leaderboard_opt_in"],
             )
         except LoyaltyError as error:
             for field, problems in (error.fields or {"__all__": [error.message]}).items():
                 for problem in problems:
                     form.add_error(field if field in form.fields else None, problem)
         else:
-            messages.success(request, "Your profile is saved.")
+            messages.success(request, _("Your profile is saved."))
             return redirect("portal:profile")
     return render(
         request,
         "members/profile.html",
         {"member": member, "form": form, "card": mark_safe(member_card_svg(member))},
     )
+
+
+@member_required
+def export(request: HttpRequest, member: Member) -> HttpResponse:
+    """Everything the program keeps about the member, as a zip of JSON and CSV files."""
+    now = timezone.now()
+    response = HttpResponse(member_export(member=member, now=now), content_type="application/zip")
+    filename = f"{slugify(Program.load().name)}-{member.member_number}-{now:%Y%m%d}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@member_required
+def close_account(request: HttpRequest, member: Member) -> HttpResponse:
+    """Close the account: the member confirms with their password, then their personal data is
+    erased, their points forfeited and their login removed."""
+    form = CloseAccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        member_erase(member_id=member.pk, actor=None, reason="Closed by the member in the portal")
+        logout(request)
+        messages.success(request, _("Your account is closed and your personal data erased. Goodbye."))
+        return redirect("home")
+    return render(request, "members/close_account.html", {"member": member, "form": form})
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's ``set_language`` (the cookie, back to ``next``), and for a member, their language
+    kept for their mail."""
+    response = set_language(request)
+    member = member_for_user(request.user)
+    if member is not None and request.POST.get("language") in dict(settings.LANGUAGES):
+        member_language_set(member=member, language=request.POST["language"])
+    return response

@@ -6,8 +6,10 @@ class RewardsConfig(AppConfig):
 
     def ready(self) -> None:
         from members.jobs import Job, job_register
+        from members.privacy import export_section_register
         from members.schedule import DAILY
 
+        from .privacy import vouchers_export
         from .services import VoucherExpiry, vouchers_expire_chunk
 
         job_register(Job("expire_vouchers", vouchers_expire_chunk, VoucherExpiry(), period=DAILY))
@@ -18,3 +20,4 @@ class RewardsConfig(AppConfig):
 
         job_register(Job("issue_plan_vouchers", plan_vouchers_issue_chunk, PlanVoucherResult(), period=DAILY))
         plan_benefit_source_register(plan_vouchers_given)
+        export_section_register("vouchers", vouchers_export)

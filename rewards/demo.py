@@ -181,4 +181,5 @@ def seed_demo(out) -> None:
         voucher_use(code=redemptions["free-coffee"].voucher_code)
     if redemptions["free-pastry"].status == Redemption.Status.ISSUED:
         redemption_cancel(redemption_id=redemptions["free-pastry"].pk, reason="demo")
-    out.write(f"Rewards: {Reward.objects.count()} in the catalog; the demo member has 3 redemptions.")
+    count = Redemption.objects.filter(member=member).count()
+    out.write(f"Rewards: {Reward.objects.count()} in the catalog; the demo member has {count} redemptions.")

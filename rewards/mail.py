@@ -1,12 +1,8 @@
-"""The redemption confirmation: subject and body in templates/rewards/email/."""
+"""The redemption confirmation: subject and message in templates/rewards/email/."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
-
-from members.models import Program
+from members.mail import mail_render
 
 from .models import Redemption
 
@@ -17,14 +13,9 @@ def redemption_confirmation_send(*, redemption_id: int) -> bool:
     redemption = Redemption.objects.select_related("reward", "member").filter(pk=redemption_id).first()
     if redemption is None or redemption.status == Redemption.Status.CANCELLED:
         return False
-    context = {
-        "redemption": redemption,
-        "reward": redemption.reward,
-        "member": redemption.member,
-        "program": Program.load(),
-        "site_url": settings.LOYALTY_SITE_URL,
-    }
-    subject = " ".join(render_to_string("rewards/email/redemption_confirmation_subject.txt", context).split())
-    body = render_to_string("rewards/email/redemption_confirmation_body.txt", context)
-    send_mail(subject, body, None, [redemption.member.email])
+    member = redemption.member
+    context = {"redemption": redemption, "reward": redemption.reward, "member": member}
+    mail_render(
+        "rewards/email/redemption_confirmation", context, [member.email], language=member.language
+    ).send()
     return True

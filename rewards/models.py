@@ -24,6 +24,7 @@ from django.db import models
 from django.db.models import Q
 from django.templatetags.static import static
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from members.models import Member, Store, Tier, User
 
@@ -198,10 +199,10 @@ class PlanVoucher(models.Model):
 
 class Redemption(models.Model):
     class Status(models.TextChoices):
-        ISSUED = "issued", "Issued"
-        USED = "used", "Used"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired"
+        ISSUED = "issued", _("Issued")
+        USED = "used", _("Used")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
 
     # Redemptions that count against a reward's per-member limit.
     HELD = (Status.ISSUED, Status.USED)

@@ -12,8 +12,10 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from members.errors import LoyaltyError, NotFound
@@ -24,16 +26,27 @@ from .models import Redemption, Reward
 from .selectors import RewardOption, member_reward_option, member_reward_options, member_vouchers
 from .services import redemption_cancel, reward_redeem
 
+
+def _date(moment: datetime) -> str:
+    return formats.date_format(timezone.localtime(moment), "j F Y")
+
+
+def _number(value: int) -> str:
+    return formats.number_format(value, 0, use_l10n=True, force_grouping=True)
+
+
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 PAST_VOUCHERS_SHOWN = 20
 
 # What the member reads when redeeming fails, by the error's code.
 REDEEM_ERRORS = {
-    "insufficient_points": "You do not have enough available points for this reward yet.",
-    "out_of_stock": "Sorry, this reward has just run out.",
-    "limit_reached": "You already hold as many of these as one member may.",
-    "reward_unavailable": "This reward cannot be redeemed right now.",
-    "member_inactive": "Your membership is not active, so it cannot redeem rewards. Please contact us.",
+    "insufficient_points": _lazy("You do not have enough available points for this reward yet."),
+    "out_of_stock": _lazy("Sorry, this reward has just run out."),
+    "limit_reached": _lazy("You already hold as many of these as one member may."),
+    "reward_unavailable": _lazy("This reward cannot be redeemed right now."),
+    "member_inactive": _lazy(
+        "Your membership is not active, so it cannot redeem rewards. Please contact us."
+    ),
 }
 
 
@@ -44,20 +57,20 @@ def lock_reason(option: RewardOption, member: Member, now: datetime) -> str:
     reward, code = option.reward, option.reasons[0]
     if code == "reward_unavailable":
         if reward.available_from and reward.available_from > now:
-            return f"Available from {timezone.localtime(reward.available_from):%-d %B %Y}"
+            return _("Available from %(date)s") % {"date": _date(reward.available_from)}
         if reward.event_starts_at and reward.event_starts_at <= now:
-            return "This event has already started"
+            return _("This event has already started")
         if reward.available_until and reward.available_until <= now:
-            return f"Ended on {timezone.localtime(reward.available_until):%-d %B %Y}"
-        return "Not available right now"
+            return _("Ended on %(date)s") % {"date": _date(reward.available_until)}
+        return _("Not available right now")
     if code == "tier_required":
-        return f"For {reward.min_tier.name} members and above"
+        return _("For %(tier)s members and above") % {"tier": reward.min_tier.name}
     if code == "out_of_stock":
-        return "Out of stock"
+        return _("Out of stock")
     if code == "limit_reached":
-        return f"You already hold {option.held} (the limit per member)"
+        return _("You already hold %(count)s (the limit per member)") % {"count": option.held}
     if code == "insufficient_points":
-        return f"{option.points_short:,} more points needed"
+        return _("%(points)s more points needed") % {"points": _number(option.points_short)}
     return option.reason
 
 
@@ -103,7 +116,7 @@ def detail(request: HttpRequest, member: Member, code: str) -> HttpResponse:
     if request.method == "POST":
         token = request.POST.get("token", "")
         if not TOKEN.match(token):
-            error = "That form was out of date. Please check the details and confirm again."
+            error = _("That form was out of date. Please check the details and confirm again.")
         else:
             try:
                 redeemed = reward_redeem(
@@ -121,8 +134,12 @@ def detail(request: HttpRequest, member: Member, code: str) -> HttpResponse:
                 redemption = redeemed.redemption
                 messages.success(
                     request,
-                    f"Done! {redemption.points_spent:,} points spent on {option.reward.name}. "
-                    f"Your voucher code is {redemption.voucher_code}.",
+                    _("Done! %(points)s points spent on %(reward)s. Your voucher code is %(code)s.")
+                    % {
+                        "points": _number(redemption.points_spent),
+                        "reward": option.reward.name,
+                        "code": redemption.voucher_code,
+                    },
                 )
                 return redirect(f"{reverse('rewards:vouchers')}#voucher-{redemption.pk}")
         # Show the state after the attempt (stock or balance may have moved).
@@ -190,9 +207,11 @@ def voucher_cancel(request: HttpRequest, member: Member, redemption_id: int) -> 
     try:
         redemption_cancel(redemption_id=redemption.pk, actor=request.user, reason="cancelled by the member")
     except LoyaltyError as failure:
-        messages.error(request, f"This voucher cannot be cancelled: {failure.message}")
+        messages.error(request, _("This voucher cannot be cancelled: %(why)s") % {"why": failure.message})
     else:
         messages.success(
-            request, f"Cancelled. {redemption.points_spent:,} points are back in your balance."
+            request,
+            _("Cancelled. %(points)s points are back in your balance.")
+            % {"points": _number(redemption.points_spent)},
         )
     return redirect("rewards:vouchers")

@@ -4,29 +4,38 @@ connection."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
-from django.template.loader import render_to_string
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils import timezone
 
-from ..models import ExpiryReminder, JobRun, TierChange, User
+from ..mail import mail_render
+from ..models import ExpiryReminder, JobRun, Program, TierChange, User
 
 
-def _message(template: str, context: dict, to: list[str]) -> EmailMessage:
-    context = {**context, "site_url": settings.LOYALTY_SITE_URL}
-    subject = " ".join(render_to_string(f"members/email/{template}_subject.txt", context).split())
-    body = render_to_string(f"members/email/{template}_message.txt", context)
-    return EmailMessage(subject=subject, body=body, to=to)
+def _message(
+    template: str,
+    context: dict,
+    to: list[str],
+    *,
+    language: str | None = None,
+    program: Program | None = None,
+) -> EmailMultiAlternatives:
+    return mail_render(f"members/email/{template}", context, to, language=language, program=program)
 
 
 def tier_changes_notify(*, change_ids: list[int]) -> int:
     """Tell each member their tier moved; returns how many mails were sent."""
     changes = TierChange.objects.filter(pk__in=change_ids).select_related("member", "from_tier", "to_tier")
     messages = []
+    program = Program.load()
     for change in changes:
+        member = change.member
+        if member.status == member.Status.ERASED:
+            continue
         upgraded = change.from_tier is None or change.to_tier.rank > change.from_tier.rank
-        context = {"change": change, "member": change.member, "upgraded": upgraded}
-        messages.append(_message("tier_changed", context, [change.member.email]))
+        context = {"change": change, "member": member, "upgraded": upgraded}
+        messages.append(
+            _message("tier_changed", context, [member.email], language=member.language, program=program)
+        )
     if not messages:
         return 0
     return get_connection().send_messages(messages) or 0
@@ -37,8 +46,16 @@ def expiry_reminders_notify(*, reminder_ids: list[int]) -> int:
     reminders = list(
         ExpiryReminder.objects.filter(pk__in=reminder_ids, sent_at__isnull=True).select_related("member")
     )
+    program = Program.load()
     messages = [
-        _message("expiry_reminder", {"reminder": r, "member": r.member}, [r.member.email]) for r in reminders
+        _message(
+            "expiry_reminder",
+            {"reminder": r, "member": r.member},
+            [r.member.email],
+            language=r.member.language,
+            program=program,
+        )
+        for r in reminders
     ]
     if not messages:
         return 0

@@ -81,7 +81,7 @@ def points_credit(
         member = lock_member(member_id)
         if replay := _replay(idempotency_key, member=member, kind=kind, points=points):
             return replay
-        if member.status == Member.Status.CLOSED:
+        if member.status in (Member.Status.CLOSED, Member.Status.ERASED):
             raise MemberInactive()
         available_at = available_at or now
         program = Program.load()
@@ -452,6 +452,41 @@ def points_transfer(
             _save_balances(recipient, entry)
             credits.append(entry)
         return TransferPosting(debit, credits, created=True)
+
+
+def points_forfeit(
+    *,
+    member_id: int,
+    idempotency_key: str,
+    description: str = "",
+    now: datetime | None = None,
+) -> Posting | None:
+    """Take every point the member still holds, available and pending, as one ``expire``
+    entry (a closed account's points lapse). None when there is nothing left to take."""
+    _check_key(idempotency_key)
+    now = now or timezone.now()
+    with transaction.atomic():
+        member = lock_member(member_id)
+        if replay := _replay(idempotency_key, member=member, kind=Kind.EXPIRE, sign=-1):
+            return replay
+        lots = _open_lots(member, pending=None)
+        points = sum(lot.remaining for lot in lots)
+        if points <= 0:
+            return None
+        entry = _write_entry(
+            member,
+            kind=Kind.EXPIRE,
+            points=-points,
+            idempotency_key=idempotency_key,
+            source_type=Source.SYSTEM,
+            source_id="forfeit",
+            description=description,
+            created_by=None,
+            now=now,
+        )
+        _take(member, entry, points, lots)
+        _save_balances(member, entry)
+        return Posting(entry, created=True)
 
 
 # --- internals -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ idempotent re-runs) and the demo's campaigns past, running and future."""
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -14,7 +15,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, PurchaseImport
 from campaigns.services import purchase_import_create, purchase_import_process_chunk
 from members.ledger.invariants import ledger_violations
-from members.models import LedgerEntry, Purchase
+from members.models import LedgerEntry, Member, Purchase
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +108,7 @@ def test_seed_demo_gives_campaigns_past_running_and_future_and_is_idempotent(db,
     assert Campaign.objects.filter(ends_at__lte=now).exists()
     assert Campaign.objects.filter(starts_at__lte=now, ends_at__gt=now).exists()
     assert Campaign.objects.filter(starts_at__gt=now).exists()
-    assert Purchase.objects.filter(member__email="member@example.com").count() == 4
+    assert Purchase.objects.filter(member__email="member@example.com").count() >= 20
     assert Campaign.objects.get(code="spend-200-spring").settled_at is not None
     assert "past" in out and "running" in out and "future" in out
     assert ledger_violations() == []
@@ -117,3 +118,28 @@ def test_seed_demo_program_only_makes_no_campaigns(db):
     call_command("seed_demo", "--program-only")
 
     assert not Campaign.objects.exists() and not Purchase.objects.exists()
+
+
+
+def test_seed_demo_spreads_a_year_of_history_over_every_month(db):
+    # given a fresh demo
+    call_command("seed_demo", "--force", stdout=StringIO())
+    now = timezone.now()
+
+    # then the demo member's ledger has entries in each of the last twelve months
+    member = Member.objects.get(email="member@example.com")
+    months = {
+        (timezone.localtime(at).year, timezone.localtime(at).month)
+        for at in LedgerEntry.objects.filter(member=member).values_list("created_at", flat=True)
+    }
+    expected = set()
+    year, month = timezone.localtime(now).year, timezone.localtime(now).month
+    for _ in range(12):
+        expected.add((year, month))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    assert expected <= months
+    # purchases and redemptions at their own dates, not all today
+    assert Purchase.objects.filter(purchased_at__lt=now - timedelta(days=300)).exists()
+    assert LedgerEntry.objects.filter(kind="redeem", created_at__lt=now - timedelta(days=60)).exists()
+    assert member.tier.code in {"silver", "gold"}
+    assert ledger_violations() == []

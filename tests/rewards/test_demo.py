@@ -39,7 +39,9 @@ def test_the_demo_is_idempotent_and_its_images_exist(db, settings):
 
     assert state() == first
     assert len(first[0]) == 9
-    assert sorted(status for _code, status, _ in first[1]) == ["cancelled", "issued", "used"]
+    # today's three (one used, one issued, one cancelled) after a year of used vouchers
+    assert sorted(status for _code, status, _ in first[1][-3:]) == ["cancelled", "issued", "used"]
+    assert {status for _code, status, _ in first[1][:-3]} == {"used"}
     assert ledger_violations() == []
     static = settings.BASE_DIR / "static"
     assert all((static / reward.image).is_file() for reward in Reward.objects.all())

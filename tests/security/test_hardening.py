@@ -53,6 +53,8 @@ def test_templates_hold_no_inline_script_no_inline_style_and_no_event_handler():
     """The policy refuses them; a template that used one would break in the browser."""
     offenders = []
     for template in sorted((ROOT / "templates").rglob("*.html")):
+        if "email" in template.relative_to(ROOT / "templates").parts:
+            continue  # mail is read in a mail client, not under the site's policy; it needs inline styles
         text = template.read_text()
         if re.search(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/(ld\+)?json\")[^>]*>", text, re.I):
             offenders.append(f"{template}: inline <script>")

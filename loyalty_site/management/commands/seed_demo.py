@@ -13,7 +13,8 @@ from django.db import transaction
 
 from members.jobs import ledger_check_run
 
-DEMO_MODULES = ["members.demo", "rewards.demo", "campaigns.demo", "loyalty_site.staff.demo"]
+# campaigns before rewards: the year of history comes first, the rewards demo's redemptions of today after it.
+DEMO_MODULES = ["members.demo", "campaigns.demo", "rewards.demo", "loyalty_site.staff.demo"]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,75 @@
+"""The site in German and French: the switcher keeps the member's language, pages and mail are
+translated, and money and numbers follow the language and the program's currency."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core import mail
+from django.urls import reverse
+from django.utils import translation
+
+from members.formats import money
+from members.jobs.notify import tier_changes_notify
+from members.ledger.services import points_credit
+from members.models import Program, Tier, TierChange
+
+
+def test_the_switcher_keeps_the_members_language(member_client, portal_member):
+    response = member_client.post(reverse("set_language"), {"language": "de", "next": "/portal/"})
+    assert response.status_code == 302 and response["Location"] == "/portal/"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "de"
+    portal_member.refresh_from_db()
+    assert portal_member.language == "de"
+
+    page = member_client.get(reverse("portal:dashboard")).content.decode()
+    assert '<html lang="de">' in page
+    assert "Verfügbare Punkte" in page and "Punkteverlauf" not in page
+    assert 'action="/i18n/setlang/"' in page  # the switcher is a plain form
+
+
+def test_an_unknown_language_changes_nothing(member_client, portal_member):
+    member_client.post(reverse("set_language"), {"language": "xx", "next": "/portal/"})
+    portal_member.refresh_from_db()
+    assert portal_member.language == ""
+
+
+def test_french_pages_from_the_browser_language(client, program):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="fr-CH,fr;q=0.9").content.decode()
+    assert "Comment ça marche" in page
+
+
+def test_numbers_and_money_follow_the_language(member_client, portal_member):
+    program = Program.load()
+    program.currency = "CHF"
+    program.save()
+    points_credit(member_id=portal_member.pk, points=123456, idempotency_key="k", source_type="system")
+    with translation.override("de"):
+        assert money(Decimal("1234.5"), "CHF") == "1.234,50\u00a0CHF"
+        assert money(Decimal("12"), "EUR") == "12\u00a0€"
+    with translation.override("fr"):
+        assert money(Decimal("1234.5"), "CHF") == "1\u00a0234,50\u00a0CHF"
+    with translation.override("en"):
+        assert money(Decimal("1234.5"), "USD") == "$1,234.50"
+        assert money(Decimal("1234.5"), "CHF") == "CHF\u00a01,234.50"
+
+    member_client.post(reverse("set_language"), {"language": "de", "next": "/portal/"})
+    page = member_client.get(reverse("portal:dashboard")).content.decode()
+    assert "123.456" in page  # German grouping
+    assert "CHF" in page and "$" not in page  # the program's currency, not dollars
+
+
+def test_mail_goes_out_in_the_members_language(portal_member):
+    portal_member.language = "fr"
+    portal_member.save()
+    silver = Tier.objects.get(code="silver")
+    change = TierChange.objects.create(
+        member=portal_member, from_tier=portal_member.tier, to_tier=silver, reason=TierChange.Reason.PURCHASE
+    )
+    assert tier_changes_notify(change_ids=[change.pk]) == 1
+    [message] = mail.outbox
+    assert message.subject == "Bienvenue au niveau Silver"
+    assert "Félicitations" in message.body
+    assert "Félicitations" in message.alternatives[0][0]
+    assert '<html lang="fr">' in message.alternatives[0][0]
