@@ -34,6 +34,7 @@ from .ledger.services import points_forfeit
 from .locks import lock_member
 from .models import AuditEvent, Consent, LedgerEntry, Member, Purchase, User, new_referral_code
 from .signals import member_erasing
+from .webhooks.models import WebhookEvent
 
 ERASED = "[erased]"
 # Keys of audit details whose values are personal data wherever they appear.
@@ -223,6 +224,11 @@ def member_erase(*, member_id: int, actor: User | None, reason: str, now: dateti
     for event in events:
         event.details = _scrub(event.details, personal)
     AuditEvent.objects.bulk_update(events, ["details"])
+    # The webhook outbox keeps what it sent (an enrolment carries the address and names).
+    sent = list(WebhookEvent.objects.filter(member=member))
+    for event in sent:
+        event.data = _scrub(event.data, personal)
+    WebhookEvent.objects.bulk_update(sent, ["data"])
 
     member_erasing.send(sender=Member, member_id=member.pk)
 

@@ -257,3 +257,19 @@ def test_staff_without_the_change_permission_cannot_erase(client, maya):
     )
     assert response.status_code == 403
     assert Member.objects.get(pk=maya.pk).status == Member.Status.ACTIVE
+
+
+def test_erasure_scrubs_the_webhook_outbox(program):
+    """Given a member enrolled through the API (whose enrolment event carries the address and
+    names), erasure leaves no personal value in the outbox."""
+    from members.services import member_enroll
+    from members.webhooks.models import WebhookEvent
+
+    member = member_enroll(email="olga.outbox@example.org", first_name="Olga", last_name="Outbox")
+    assert WebhookEvent.objects.filter(member=member, data__email="olga.outbox@example.org").exists()
+
+    member_erase(member_id=member.pk, actor=None, reason="asked")
+
+    outbox = WebhookEvent.objects.filter(member=member).values_list("data", flat=True)
+    texts = [json.dumps(data) for data in outbox]
+    assert texts and not any("olga" in text.lower() or "outbox@" in text.lower() for text in texts)
