@@ -22,3 +22,10 @@ class CampaignsConfig(AppConfig):
             )
         )
         job_register(Job("birthday_bonuses", birthday_bonuses_chunk, BirthdayResult(), period=DAILY))
+
+        from .engagement import tasks as engagement_tasks  # noqa: F401  (registers the tasks)
+        from .engagement.config import connect_signals
+        from .engagement.jobs import RecomputeResult, challenges_recompute_chunk
+
+        connect_signals()
+        job_register(Job("recompute_challenges", challenges_recompute_chunk, RecomputeResult(), period=DAILY))

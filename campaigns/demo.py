@@ -13,6 +13,7 @@ from django.utils import timezone
 from members.api_keys import store_get_or_create
 from members.models import Member, Purchase, Tier
 
+from .engagement import demo as engagement_demo
 from .models import ActionRule, Campaign
 from .services import campaigns_settle, purchase_record
 
@@ -23,6 +24,7 @@ ACTION_RULES = [
     (ActionRule.Kind.REVIEW, "Write a product review", 50, False, 3, ActionRule.Period.MONTH),
     (ActionRule.Kind.SOCIAL_SHARE, "Share us on social media", 25, True, 5, ActionRule.Period.MONTH),
     (ActionRule.Kind.EVENT_ATTENDANCE, "Come to a store event", 150, False, 2, ActionRule.Period.MONTH),
+    (ActionRule.Kind.COMMUNITY_POST, "Post in our community forum", 5, False, 3, ActionRule.Period.DAY),
     (ActionRule.Kind.REFERRAL_REFERRER, "Refer a friend", 250, False, None, ActionRule.Period.MONTH),
     (ActionRule.Kind.REFERRAL_REFERRED, "Joined through a friend", 100, False, None, ActionRule.Period.EVER),
 ]
@@ -31,6 +33,7 @@ DEMO_STORE = "Demo Store"
 
 
 def seed_program() -> None:
+    engagement_demo.seed_program()
     for kind, name, points, approval, limit, period in ACTION_RULES:
         ActionRule.objects.get_or_create(
             kind=kind,
@@ -171,6 +174,7 @@ def seed_demo(out) -> None:
             )
             recorded += 1
     report = campaigns_settle(as_of=now)
+    engagement_demo.seed_demo(out)
     past = sum(1 for c in campaigns if c.ends_at <= now)
     future = sum(1 for c in campaigns if c.starts_at > now)
     out.write(

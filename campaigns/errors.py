@@ -28,3 +28,17 @@ class ActivityLimitReached(Conflict):
 class ActivityNotPending(Conflict):
     code = "not_pending"
     default_message = "That activity was already reviewed."
+
+
+class EventNotFound(NotFound):
+    default_message = "No such event."
+
+
+class EventFull(Conflict):
+    code = "event_full"
+    default_message = "The event has no seat left."
+
+
+class EventClosed(Conflict):
+    code = "event_closed"
+    default_message = "The event is not open for this now."

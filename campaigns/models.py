@@ -112,6 +112,7 @@ class ActionRule(models.Model):
         REVIEW = "review", "Product review"
         SOCIAL_SHARE = "social_share", "Social share"
         EVENT_ATTENDANCE = "event_attendance", "Event attendance"
+        COMMUNITY_POST = "community_post", "Community post (forum)"
         REFERRAL_REFERRER = "referral_referrer", "Referral (the member who referred)"
         REFERRAL_REFERRED = "referral_referred", "Referral (the new member)"
 
@@ -264,3 +265,19 @@ class PurchaseImportError(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row_number}: {self.reason}"
+
+
+# Challenges, badges, streaks and events live in their own module of this app.
+from .engagement.models import (  # noqa: E402, F401
+    Badge,
+    Challenge,
+    ChallengeCompletion,
+    ChallengeProgress,
+    EngagementProfile,
+    Event,
+    EventCheckIn,
+    EventRsvp,
+    MemberBadge,
+    StreakMilestone,
+    StreakReward,
+)

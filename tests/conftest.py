@@ -66,10 +66,15 @@ def wsgi_keeps_test_connection():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit and throttle counters never leak from one test into another (the test
-    settings keep the cache in memory, or in Redis when REDIS_URL is set)."""
+    settings keep the cache in memory, or in Redis when REDIS_URL is set); nor does a
+    process's copy of the engagement settings."""
+    from campaigns.engagement.config import engagement_config_clear
+
     cache.clear()
+    engagement_config_clear()
     yield
     cache.clear()
+    engagement_config_clear()
 
 
 TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

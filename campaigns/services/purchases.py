@@ -27,6 +27,7 @@ from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine,
 from members.stores import purchase_check_limits
 from members.tiers import tier_upgrade_if_qualified
 
+from ..engagement.services import engagement_progress
 from ..engine import Applicator, LineInput, PurchaseContext
 from ..errors import DuplicateExternalId, PurchaseNotFound, RefundExceedsPurchase
 from ..models import ActionRule, Award, Campaign, Referral
@@ -324,6 +325,7 @@ def purchase_record(
         tier_upgrade_if_qualified(member, now=now)
         if is_first and member.referred_by_id:
             referral_settle(member=member, purchase=purchase, program=program, now=now)
+        engagement_progress(member=member, trigger=f"purchase:{purchase.pk}", purchase=purchase, now=now)
         return PurchaseOutcome(purchase, awards, created=True)
 
 
@@ -417,7 +419,7 @@ def refund_record(
     with transaction.atomic():
         if replay := _replay_refund(store, external_id, digest):
             return replay
-        lock_member(purchase.member_id)
+        member = lock_member(purchase.member_id)
         if replay := _replay_refund(store, external_id, digest):
             return replay
         purchase = lock_row(Purchase.objects.filter(pk=purchase.pk))
@@ -458,4 +460,5 @@ def refund_record(
         )
         purchase.refunded_amount = refunded
         purchase.points_reversed += reverse
+        engagement_progress(member=member, trigger=f"refund:{refund.pk}", now=now)
         return RefundOutcome(refund, purchase, created=True)

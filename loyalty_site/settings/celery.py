@@ -85,6 +85,11 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": SCHEDULED,
         "schedule": crontab(hour=6, minute=0),
     },
+    "recompute-challenges": {
+        "task": "campaigns.engagement.tasks.challenges_recompute_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(hour=2, minute=30),
+    },
     "expire-vouchers": {
         "task": "rewards.tasks.vouchers_expire_task",
         "kwargs": SCHEDULED,
