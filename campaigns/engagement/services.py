@@ -241,7 +241,7 @@ def engagement_refresh(
                 badge_id=badge_id,
                 source=source,
                 completion=completion,
-                earned_at=completion.completed_at if completion else now,
+                earned_at=now,
             )
             for (member_id, badge_id), (source, completion) in badge_candidates.items()
             if (member_id, badge_id) not in held
