@@ -222,3 +222,5 @@ class PurchaseImportAdmin(admin.ModelAdmin):
             return
         obj.pk = created.pk
         obj.refresh_from_db()
+
+from .engagement import admin as engagement_admin  # noqa: E402, F401  (challenges, badges, events)

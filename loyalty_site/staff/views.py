@@ -160,3 +160,17 @@ def _history(request, obj, action_flag: int, message: str) -> None:
         change_message=message,
         single_object=True,
     )
+
+
+@staff_member_required
+def engagement_view(request):
+    """Participation and completion per challenge, badge counts, engaged members by month."""
+    if not request.user.has_perm("staff.view_reports"):
+        return redirect("admin:index")
+    from campaigns.models import Event
+
+    from .engagement import engagement_figures
+
+    figures = engagement_figures(as_of=timezone.now())
+    events = list(Event.objects.filter(is_active=True, ends_at__gt=timezone.now()).order_by("starts_at")[:10])
+    return render(request, "staff/engagement.html", {"figures": figures, "events": events})
