@@ -13,7 +13,6 @@ from django.utils import timezone
 from members.api_keys import store_get_or_create
 from members.models import Member, Purchase, Tier
 
-from .engagement import demo as engagement_demo
 from .models import ActionRule, Campaign
 from .services import campaigns_settle, purchase_record
 
@@ -33,7 +32,6 @@ DEMO_STORE = "Demo Store"
 
 
 def seed_program() -> None:
-    engagement_demo.seed_program()
     for kind, name, points, approval, limit, period in ACTION_RULES:
         ActionRule.objects.get_or_create(
             kind=kind,
@@ -174,7 +172,6 @@ def seed_demo(out) -> None:
             )
             recorded += 1
     report = campaigns_settle(as_of=now)
-    engagement_demo.seed_demo(out)
     past = sum(1 for c in campaigns if c.ends_at <= now)
     future = sum(1 for c in campaigns if c.starts_at > now)
     out.write(

@@ -73,6 +73,13 @@ def engagement_config() -> EngagementConfig:
     return config
 
 
+def engagement_config_prime_empty() -> None:
+    """Hold "no engagement settings" as this process's copy (tests start from an empty
+    database; saving any setting clears it)."""
+    global _cached
+    _cached = (time.monotonic(), EngagementConfig((), (), (), {}))
+
+
 def engagement_config_clear(**_) -> None:
     global _cached
     _cached = None
@@ -113,7 +120,9 @@ def _load() -> EngagementConfig:
 
 
 def connect_signals() -> None:
-    for model in (Challenge, Badge, StreakMilestone, Tier):
+    # Tier ranks (for tier badges) are picked up with the next reload: tiers change rarely and a
+    # tier's save should not cost every process a reload.
+    for model in (Challenge, Badge, StreakMilestone):
         post_save.connect(
             engagement_config_clear, sender=model, dispatch_uid=f"engagement-config-{model.__name__}"
         )

@@ -121,6 +121,8 @@ def seed_program() -> None:
 
 
 def seed_demo(out) -> None:
+    """After ``campaigns.demo`` recorded the demo's purchases (``seed_demo`` runs the modules in
+    order)."""
     badges = _badges(DEMO_BADGES)
     now = timezone.now()
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -38,6 +38,14 @@ from .progress import ACTIVITY, CHECK_IN, PURCHASE, Fact, challenge_scan, streak
 from .signals import badge_earned, challenge_completed
 
 Source = LedgerEntry.Source
+PURCHASE_GOALS = frozenset({"purchases", "spend", "stores", "categories"})
+# Which challenge goals each kind of trigger can move.
+GOALS_MOVED_BY = {
+    "purchase": PURCHASE_GOALS,
+    "refund": PURCHASE_GOALS,
+    "activity": frozenset({"activities"}),
+    "check-in": frozenset({"check_ins"}),
+}
 
 
 @dataclass
@@ -70,6 +78,9 @@ def engagement_progress(
     config = engagement_config()
     if config.empty:
         return EngagementOutcome()
+    goals = GOALS_MOVED_BY.get(trigger.split(":", 1)[0])
+    if not purchase and not any(c.rule.goal in (goals or ()) for c in config.challenges):
+        return EngagementOutcome()  # nothing this trigger can move (milestones move on purchases)
     info = _MemberInfo(member.pk, member.tier_id, member.enrolled_at, member.referred_by_id)
     return engagement_refresh(
         members=[info],
@@ -77,6 +88,7 @@ def engagement_progress(
         now=now,
         trigger=trigger,
         purchase_trigger=purchase is not None,
+        goals=goals,
     )
 
 
@@ -88,15 +100,22 @@ def engagement_refresh(
     trigger: str,
     purchase_trigger: bool = False,
     referrers_in_set: bool = False,
+    goals: frozenset[str] | None = None,
 ) -> EngagementOutcome:
     """Bring the engagement of ``members`` (locked by the caller) in line with their history.
-    Every step is one query for the whole set."""
+    Every step is one query for the whole set. ``goals``: only challenges of these goals can
+    have moved (None: all)."""
     outcome = EngagementOutcome()
     if not members:
         return outcome
     member_ids = [m.pk for m in members]
     # (member, challenge config) pairs that can still change
-    pairs = [(m, c) for m in members for c in config.challenges if c.applies_to(m.tier_id)]
+    pairs = [
+        (m, c)
+        for m in members
+        for c in config.challenges
+        if c.applies_to(m.tier_id) and (goals is None or c.rule.goal in goals)
+    ]
     rows: dict[tuple[int, int], ChallengeProgress] = {}
     if pairs:
         rows = {

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.demo import seed_program as seed_rules
+from campaigns.engagement.demo import seed_program as seed_rules
 from campaigns.engagement.models import Event, EventCheckIn
 from campaigns.services import purchase_record
 from members.ledger.invariants import ledger_violations
@@ -20,6 +20,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def defaults(program):
+    from campaigns.demo import seed_program as seed_action_rules
+
+    seed_action_rules()
     seed_rules()
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.demo import seed_program as seed_rules
+from campaigns.engagement.demo import seed_program as seed_rules
 from campaigns.engagement.jobs import challenges_recompute_chunk
 from campaigns.engagement.models import (
     Badge,

@@ -10,8 +10,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from campaigns.demo import seed_program as seed_rules
 from campaigns.engagement.config import engagement_config
+from campaigns.engagement.demo import seed_program as seed_rules
 from campaigns.engagement.models import Challenge, ChallengeCompletion, ChallengeProgress
 from campaigns.engagement.progress import challenge_scan
 from campaigns.engagement.services import _facts

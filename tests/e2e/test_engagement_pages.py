@@ -12,7 +12,7 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from campaigns.demo import seed_program as seed_rules
+from campaigns.engagement.demo import seed_program as seed_rules
 from campaigns.engagement.models import Event, EventCheckIn, EventRsvp
 from campaigns.services import purchase_record
 from members.demo import seed_program

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.demo import seed_program as seed_rules
+from campaigns.engagement.demo import seed_program as seed_rules
 from campaigns.services import purchase_record
 from tests import factories
 

@@ -13,7 +13,13 @@ from django.db import transaction
 
 from members.jobs import ledger_check_run
 
-DEMO_MODULES = ["members.demo", "rewards.demo", "campaigns.demo", "loyalty_site.staff.demo"]
+DEMO_MODULES = [
+    "members.demo",
+    "rewards.demo",
+    "campaigns.demo",
+    "campaigns.engagement.demo",
+    "loyalty_site.staff.demo",
+]
 
 
 class Command(BaseCommand):
