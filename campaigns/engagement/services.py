@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 
 from django.db import transaction
 from django.db.models import Count, F
@@ -496,7 +495,11 @@ def _announce(outcome: EngagementOutcome) -> None:
     if completion_ids or badge_ids:
         from .tasks import engagement_notify_task
 
-        transaction.on_commit(partial(engagement_notify_task.delay, completion_ids, badge_ids))
+        # robust: a broker that is down must not fail the purchase that has already committed
+        def notify() -> None:
+            engagement_notify_task.delay(completion_ids, badge_ids)
+
+        transaction.on_commit(notify, robust=True)
 
 
 # --- staff ------------------------------------------------------------------------------------
