@@ -23,6 +23,18 @@ class CampaignsConfig(AppConfig):
         )
         job_register(Job("birthday_bonuses", birthday_bonuses_chunk, BirthdayResult(), period=DAILY))
 
+        from .segments import SegmentResult, segments_refresh_chunk, segments_refresh_finish
+
+        job_register(
+            Job(
+                "refresh_segments",
+                segments_refresh_chunk,
+                SegmentResult(),
+                period=DAILY,
+                finish=segments_refresh_finish,
+            )
+        )
+
         from .engagement import tasks as engagement_tasks  # noqa: F401  (registers the tasks)
         from .engagement.config import connect_signals
         from .engagement.jobs import RecomputeResult, challenges_recompute_chunk

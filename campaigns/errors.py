@@ -30,6 +30,11 @@ class ActivityNotPending(Conflict):
     default_message = "That activity was already reviewed."
 
 
+class OfferNotFound(NotFound):
+    code = "offer_not_found"
+    default_message = "No such offer for this member."
+
+
 class EventNotFound(NotFound):
     default_message = "No such event."
 

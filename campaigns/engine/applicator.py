@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..models import Campaign
+from ..models import Campaign, Offer
 from ..policy import EarningPolicy, get_policy
 from .strategies import strategy_for
 
@@ -45,6 +45,16 @@ class SourceAward:
     source: str
     points: int
     campaign: Campaign | None = None
+    offer: Offer | None = None
+
+    @property
+    def is_bonus(self) -> bool:
+        """Given by a campaign or an offer (not the base rate or the tier)."""
+        return self.campaign is not None or self.offer is not None
+
+    @property
+    def rule(self) -> Campaign | Offer | None:
+        return self.campaign or self.offer
 
 
 @dataclass
@@ -60,11 +70,11 @@ class EarningResult:
         return [line.points for line in self.lines]
 
 
-# grant(campaign, points) -> how many of them the campaign may still give (caps, budget).
-Grant = Callable[[Campaign, int], int]
+# grant(campaign or offer, points) -> how many of them it may still give (caps, budget).
+Grant = Callable[[Campaign | Offer, int], int]
 
 
-def _grant_all(campaign: Campaign, points: int) -> int:
+def _grant_all(campaign: Campaign | Offer, points: int) -> int:
     return points
 
 
@@ -72,7 +82,8 @@ class Applicator:
     def __init__(self, grant: Grant = _grant_all):
         self.grant = grant
 
-    def apply(self, context: PurchaseContext, campaigns: Iterable[Campaign]) -> EarningResult:
+    def apply(self, context: PurchaseContext, campaigns: Iterable[Campaign | Offer]) -> EarningResult:
+        """``campaigns``: the campaigns and offers that may apply, stacked by one priority order."""
         policy = context.policy
         lines: list[LineState] = []
         base_total = tier_total = 0
@@ -104,7 +115,10 @@ class Applicator:
                 take = min(gain, remaining)
                 lines[index].points += take
                 remaining -= take
-            awards.append(SourceAward(campaign.source, granted, campaign))
+            if isinstance(campaign, Offer):
+                awards.append(SourceAward(campaign.source, granted, offer=campaign))
+            else:
+                awards.append(SourceAward(campaign.source, granted, campaign))
             applied_any = True
             if campaign.exclusive:
                 break

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from members.jobs.base import db_datetime
 
-from ..models import Campaign
+from ..models import Campaign, Offer
 
 if TYPE_CHECKING:
     from ..policy import EarningPolicy
@@ -234,5 +234,49 @@ STRATEGIES: dict[str, type[CampaignStrategy]] = {
 SETTLED_KINDS = [kind for kind, strategy in STRATEGIES.items() if not strategy.pays_at_purchase]
 
 
-def strategy_for(campaign: Campaign) -> CampaignStrategy:
+# Offers (``Offer``) are rules of the same engine: their strategies read the offer as the
+# campaign strategies read a campaign (multiplier, bonus, minimum spend, categories, SKUs).
+
+
+class OfferMultiplierStrategy(CampaignStrategy):
+    """The purchase's base points again, (multiplier - 1) times, per line: x2 earns the base
+    points twice. The tier's and the campaigns' multipliers are not multiplied again."""
+
+    kind = Offer.Kind.MULTIPLIER
+
+    def benefit(self, context: PurchaseContext, lines: list[LineState]) -> Benefit:
+        extra = self.campaign.multiplier - 1
+        points = {}
+        for line in lines:
+            gain = context.policy.round_points(line.input.amount * context.base_rate * extra)
+            if gain > 0:
+                points[line.index] = gain
+        return Benefit(points, {})
+
+
+class OfferSpendBonusStrategy(FixedBonusStrategy):
+    """Bonus points once, when the purchase reaches the offer's minimum spend."""
+
+    kind = Offer.Kind.SPEND_BONUS
+
+
+class OfferCategoryBonusStrategy(FixedBonusStrategy):
+    """Bonus points once, when the purchase has a line of the offer's categories or SKUs."""
+
+    kind = Offer.Kind.CATEGORY_BONUS
+
+    def eligible_lines(self, context: PurchaseContext, lines: list[LineState]) -> list[LineState]:
+        if not self.campaign.category_list and not self.campaign.sku_list:
+            return []
+        return super().eligible_lines(context, lines)
+
+
+OFFER_STRATEGIES: dict[str, type[CampaignStrategy]] = {
+    cls.kind: cls for cls in (OfferMultiplierStrategy, OfferSpendBonusStrategy, OfferCategoryBonusStrategy)
+}
+
+
+def strategy_for(campaign: Campaign | Offer) -> CampaignStrategy:
+    if isinstance(campaign, Offer):
+        return OFFER_STRATEGIES[campaign.kind](campaign)
     return STRATEGIES[campaign.kind](campaign)

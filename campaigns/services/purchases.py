@@ -31,6 +31,7 @@ from ..engagement.services import engagement_progress
 from ..engine import Applicator, LineInput, PurchaseContext
 from ..errors import DuplicateExternalId, PurchaseNotFound, RefundExceedsPurchase
 from ..models import ActionRule, Award, Campaign, Referral
+from ..offers import offer_uses_record, offers_for_purchase, offers_grant
 from ..policy import get_policy
 
 Kind = LedgerEntry.Kind
@@ -253,6 +254,7 @@ def purchase_record(
             raise DuplicateExternalId() from None
 
         campaigns = list(Campaign.objects.for_purchase(at=purchased_at, store=store, tier=tier))
+        offers = offers_for_purchase(member_id=member.pk, at=purchased_at)
         context = PurchaseContext(
             amount=amount,
             lines=line_inputs,
@@ -262,7 +264,8 @@ def purchase_record(
             is_first_purchase=is_first,
             policy=get_policy(),
         )
-        result = Applicator(grant=_Granter(member, campaigns)).apply(context, campaigns)
+        grant = offers_grant(_Granter(member, campaigns))
+        result = Applicator(grant=grant).apply(context, [*campaigns, *offers])
 
         PurchaseLine.objects.bulk_create(
             PurchaseLine(
@@ -287,6 +290,7 @@ def purchase_record(
             )
             for position, award in enumerate(result.awards)
         )
+        offer_uses_record(member_id=member.pk, purchase=purchase, awards=result.awards, now=now)
         common = {
             "member_id": member.pk,
             "source_type": Source.PURCHASE,
@@ -296,7 +300,7 @@ def purchase_record(
             "store": store,
             "now": now,
         }
-        earned = sum(a.points for a in result.awards if a.campaign is None)
+        earned = sum(a.points for a in result.awards if not a.is_bonus)
         if earned > 0:
             points_credit(
                 points=earned,
@@ -305,11 +309,11 @@ def purchase_record(
                 description=f"Purchase {external_id} at {store.name}"[:255],
                 **common,
             )
-        bonuses = [award for award in result.awards if award.campaign is not None]
+        bonuses = [award for award in result.awards if award.is_bonus]
         if bonuses:
-            # One entry for every campaign's points (the awards keep the breakdown), so the
-            # number of queries does not grow with the number of campaigns.
-            names = ", ".join(award.campaign.name for award in bonuses)
+            # One entry for every campaign's and offer's points (the awards keep the breakdown),
+            # so the number of queries does not grow with the number of campaigns.
+            names = ", ".join(award.rule.name for award in bonuses)
             points_credit(
                 points=sum(award.points for award in bonuses),
                 kind=Kind.BONUS,

@@ -8,6 +8,7 @@ from .views import UnknownEndpoint
 v1 = [
     path("", include("members.api")),
     path("", include("campaigns.api")),
+    path("", include("campaigns.api_offers")),
     path("", include("rewards.api")),
     path(
         "schema/",

@@ -85,6 +85,11 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": SCHEDULED,
         "schedule": crontab(hour=6, minute=0),
     },
+    "refresh-segments": {
+        "task": "campaigns.tasks.segments_refresh_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(hour=1, minute=30),
+    },
     "recompute-challenges": {
         "task": "campaigns.engagement.tasks.challenges_recompute_task",
         "kwargs": SCHEDULED,

@@ -40,7 +40,9 @@ class AdjustmentRequest(models.Model):
         REJECTED = "rejected", "Rejected"
 
     member = models.ForeignKey("members.Member", on_delete=models.PROTECT, related_name="+")
-    points = models.BigIntegerField(help_text="Signed: a positive number adds points, a negative one removes.")
+    points = models.BigIntegerField(
+        help_text="Signed: a positive number adds points, a negative one removes."
+    )
     reason = models.CharField(max_length=255)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     needs_approval = models.BooleanField(default=False)

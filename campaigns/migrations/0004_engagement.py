@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0002_points_64bit'),
+        ('campaigns', '0003_segments_offers'),
         ('members', '0009_points_64bit'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
