@@ -288,3 +288,4 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 
 from . import admin_jobs  # noqa: E402,F401  (the jobs' admin lives in its own module)
+from .webhooks import admin as webhooks_admin  # noqa: E402,F401  (the webhooks' admin lives with them)

@@ -7,3 +7,4 @@ class MembersConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401  (connects the allauth signal receivers)
+        from .webhooks import tasks  # noqa: F401  (registers the webhook tasks)

@@ -29,6 +29,13 @@ def lock_rows(queryset: models.QuerySet[M]) -> list[M]:
     return list(queryset.select_for_update(of=("self",)).order_by("pk"))
 
 
+def lock_free_rows(queryset: models.QuerySet[M], limit: int) -> list[M]:
+    """Lock up to ``limit`` rows of ``queryset`` that no other transaction holds, in ascending
+    primary key, and return them: consumers of a queue (the webhook outbox) share its rows
+    without waiting on each other."""
+    return list(queryset.select_for_update(skip_locked=True, of=("self",)).order_by("pk")[:limit])
+
+
 def lock_row(queryset: models.QuerySet[M]) -> M | None:
     """Lock the one row ``queryset`` selects and return it, or None when there is none."""
     rows = lock_rows(queryset)

@@ -520,6 +520,10 @@ class LedgerEntry(models.Model):
                 name="ledger_member_store_recent",
             ),
             models.Index(fields=["source_type", "source_id"], name="ledger_source"),
+            # A store's entries of a month (partner statements).
+            models.Index(
+                fields=["store", "created_at"], condition=Q(store__isnull=False), name="ledger_store_month"
+            ),
             # Covers the tier job's points earned per member and window (the points metric).
             models.Index(
                 fields=["member", "created_at"],
@@ -669,3 +673,12 @@ class ExpiryReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.points} points on {self.expires_on}"
+
+
+# The outbox and webhooks live in their own module; imported here so Django sees the models.
+from .webhooks.models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)

@@ -13,6 +13,7 @@ from .identity import same_person
 from .locks import lock_member, lock_row
 from .models import Member, Program, Store, Tier, TierChange, User
 from .signals import member_enrolled
+from .webhooks import event_record, payloads
 
 
 class MemberExists(Conflict):
@@ -81,6 +82,12 @@ def member_enroll(
                 )
             transaction.on_commit(
                 lambda: member_enrolled.send(sender=Member, member_id=member.pk, channel=channel)
+            )
+            event_record(
+                type="member.enrolled",
+                member_id=member.pk,
+                store_id=member.enrolled_store_id,
+                data=payloads.member_enrolled(member),
             )
     except IntegrityError:
         raise MemberExists() from None

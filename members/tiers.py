@@ -20,6 +20,7 @@ from .models import (
     Tier,
     TierChange,
 )
+from .webhooks import event_record, payloads
 
 
 def qualification_window_start(program: Program, as_of: datetime) -> datetime:
@@ -79,6 +80,7 @@ def tier_upgrade_if_qualified(
         qualifying_value=value,
         created_at=now,
     )
+    event_record(type="tier.changed", member_id=member.pk, data=payloads.tier_changed(member, change, target))
     member.tier = target
     member.tier_achieved_at = now
     member.tier_held_until = now + timedelta(days=program.tier_hold_days)

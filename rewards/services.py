@@ -38,6 +38,7 @@ from members.jobs.base import db_datetime
 from members.ledger.services import points_debit, points_restore
 from members.locks import lock_member, lock_members_in, lock_row
 from members.models import LedgerEntry, Member, Program, Store, User
+from members.webhooks import event_record, payloads
 
 from .errors import (
     LimitReached,
@@ -209,6 +210,12 @@ def _redeem(
             member_id=member.pk,
             details={"redemption": redemption.pk, "reward": reward.code, "points": reward.points_cost},
         )
+    event_record(
+        type="redemption.created",
+        member_id=member.pk,
+        store_id=redemption.store_id,
+        data=payloads.redemption(redemption, store),
+    )
     return Redeemed(redemption, created=True)
 
 
@@ -279,6 +286,12 @@ def redemption_cancel(
                     "reason": reason,
                 },
             )
+        event_record(
+            type="redemption.cancelled",
+            member_id=member_id,
+            store_id=redemption.store_id,
+            data=payloads.redemption(redemption, store, points_returned=redemption.points_returned),
+        )
         return redemption
 
 
@@ -335,6 +348,12 @@ def _mark_used(
                 member_id=redemption.member_id,
                 details={"redemption": redemption.pk, "reward": redemption.reward.code},
             )
+        event_record(
+            type="voucher.used",
+            member_id=redemption.member_id,
+            store_id=store.pk if store else None,
+            data=payloads.redemption(redemption, store, used_at=now),
+        )
         return redemption
 
 

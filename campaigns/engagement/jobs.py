@@ -44,13 +44,13 @@ def challenges_recompute_chunk(*, as_of: datetime, first_id: int, last_id: int, 
     with transaction.atomic():
         lock_members_in(CANDIDATES, [first_id, last_id])
         members = [
-            _MemberInfo(pk, tier_id, enrolled_at, referred_by_id)
-            for pk, tier_id, enrolled_at, referred_by_id in Member.objects.filter(
+            _MemberInfo(pk, tier_id, enrolled_at, referred_by_id, number)
+            for pk, tier_id, enrolled_at, referred_by_id, number in Member.objects.filter(
                 pk__gte=first_id, pk__lte=last_id
             )
             .exclude(status=Member.Status.CLOSED)
             .filter(pk__in=_candidate_ids(first_id, last_id))
-            .values_list("pk", "tier_id", "enrolled_at", "referred_by_id")
+            .values_list("pk", "tier_id", "enrolled_at", "referred_by_id", "member_number")
             .order_by("pk")
         ]
         outcome = engagement_refresh(

@@ -22,6 +22,7 @@ from members.errors import MemberNotFound
 from members.ledger.services import points_credit, points_reverse
 from members.locks import lock_member
 from members.models import LedgerEntry, Member, Purchase, PurchaseLine, User
+from members.webhooks.events import event_record
 
 from ..models import Activity, Referral
 from .config import EngagementConfig, engagement_config
@@ -62,6 +63,7 @@ class _MemberInfo:
     tier_id: int | None
     enrolled_at: datetime
     referred_by_id: int | None
+    member_number: str = ""
 
 
 def engagement_progress(
@@ -80,7 +82,9 @@ def engagement_progress(
     goals = GOALS_MOVED_BY.get(trigger.split(":", 1)[0])
     if not purchase and not any(c.rule.goal in (goals or ()) for c in config.challenges):
         return EngagementOutcome()  # nothing this trigger can move (milestones move on purchases)
-    info = _MemberInfo(member.pk, member.tier_id, member.enrolled_at, member.referred_by_id)
+    info = _MemberInfo(
+        member.pk, member.tier_id, member.enrolled_at, member.referred_by_id, member.member_number
+    )
     return engagement_refresh(
         members=[info],
         config=config,
@@ -216,7 +220,21 @@ def engagement_refresh(
     if completions:
         ChallengeCompletion.objects.bulk_create(completions)
         outcome.completions = completions
-        for completion, (_, challenge, _) in zip(completions, to_create, strict=True):
+        for completion, (member, challenge, _) in zip(completions, to_create, strict=True):
+            # webhook-ready: the outbox row is written with the completion, in its transaction
+            event_record(
+                type="challenge.completed",
+                member_id=member.pk,
+                data={
+                    "member": member.member_number,
+                    "challenge": challenge.code,
+                    "name": challenge.name,
+                    "points": completion.points,
+                    "completed_at": completion.completed_at.isoformat(),
+                    "points_available_at": completion.available_at.isoformat(),
+                },
+                now=now,
+            )
             if challenge.reward_badge_id:
                 badge_candidates.setdefault(
                     (completion.member_id, challenge.reward_badge_id),

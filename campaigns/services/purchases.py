@@ -26,6 +26,7 @@ from members.locks import lock_member, lock_row
 from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Refund, Store, Tier
 from members.stores import purchase_check_limits
 from members.tiers import tier_upgrade_if_qualified
+from members.webhooks import event_record, payloads
 
 from ..engagement.services import engagement_progress
 from ..engine import Applicator, LineInput, PurchaseContext
@@ -329,6 +330,12 @@ def purchase_record(
         tier_upgrade_if_qualified(member, now=now)
         if is_first and member.referred_by_id:
             referral_settle(member=member, purchase=purchase, program=program, now=now)
+        event_record(
+            type="purchase.recorded",
+            member_id=member.pk,
+            store_id=store.pk,
+            data=payloads.purchase_recorded(purchase, store),
+        )
         engagement_progress(member=member, trigger=f"purchase:{purchase.pk}", purchase=purchase, now=now)
         return PurchaseOutcome(purchase, awards, created=True)
 
@@ -464,5 +471,11 @@ def refund_record(
         )
         purchase.refunded_amount = refunded
         purchase.points_reversed += reverse
+        event_record(
+            type="purchase.refunded",
+            member_id=purchase.member_id,
+            store_id=store.pk,
+            data=payloads.purchase_refunded(refund, purchase, store),
+        )
         engagement_progress(member=member, trigger=f"refund:{refund.pk}", now=now)
         return RefundOutcome(refund, purchase, created=True)

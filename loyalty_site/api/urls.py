@@ -10,6 +10,8 @@ v1 = [
     path("", include("campaigns.api")),
     path("", include("campaigns.api_offers")),
     path("", include("rewards.api")),
+    path("", include("members.api_webhooks")),
+    path("", include("loyalty_site.staff.api")),
     path(
         "schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),

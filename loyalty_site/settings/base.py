@@ -214,5 +214,8 @@ LOGGING = {
 LOYALTY_JOB_CHUNK_SIZE = env.int("LOYALTY_JOB_CHUNK_SIZE", default=5000)
 # The public address used in mails and referral links.
 LOYALTY_SITE_URL = env.str("LOYALTY_SITE_URL", default="http://127.0.0.1:8000")
+# Webhooks (members/webhooks/conf.py has the rest): http and loopback receivers only when on.
+LOYALTY_WEBHOOKS_ALLOW_LOOPBACK = env.bool("LOYALTY_WEBHOOKS_ALLOW_LOOPBACK", default=DEBUG)
+LOYALTY_WEBHOOKS_TIMEOUT = env.float("LOYALTY_WEBHOOKS_TIMEOUT", default=10.0)
 
 from .celery import *  # noqa: E402,F403

@@ -85,6 +85,11 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": SCHEDULED,
         "schedule": crontab(hour=6, minute=0),
     },
+    "webhooks-sweep": {
+        "task": "members.webhooks.tasks.webhooks_sweep_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(),  # every minute: retries that are due, events never dispatched
+    },
     "refresh-segments": {
         "task": "campaigns.tasks.segments_refresh_task",
         "kwargs": SCHEDULED,

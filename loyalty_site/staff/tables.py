@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import django_tables2 as tables
 from django.http import HttpResponse
 
-from .reports import ProgramFigures
+from .reports import ProgramFigures, Statement
 
 NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
 
@@ -145,3 +145,28 @@ def csv_response(table: FigureTable, filename: str) -> HttpResponse:
     rows: Iterable = table.as_values()
     writer.writerows([csv_cell(value) for value in row] for row in rows)
     return response
+
+
+class StatementsTable(FigureTable):
+    store = tables.Column()
+    points_issued = tables.Column(attrs=NUM, verbose_name="Points issued")
+    points_redeemed = tables.Column(attrs=NUM, verbose_name="Points redeemed")
+    value_issued = tables.Column(attrs=NUM, verbose_name="Value issued")
+    value_redeemed = tables.Column(attrs=NUM, verbose_name="Value redeemed")
+    net = tables.Column(attrs=NUM, verbose_name="Net (+ program owes the store)")
+
+
+def statements_table(statements: list[Statement]) -> StatementsTable:
+    return StatementsTable(
+        [
+            {
+                "store": s.store_name,
+                "points_issued": s.points_issued,
+                "points_redeemed": s.points_redeemed,
+                "value_issued": s.value_issued,
+                "value_redeemed": s.value_redeemed,
+                "net": s.net,
+            }
+            for s in statements
+        ]
+    )

@@ -12,14 +12,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from members.errors import LoyaltyError
-from members.models import Tier
+from members.models import Program, Tier
 
 from . import charts
 from .forms import TierDraftForm
 from .models import AdjustmentRequest, TierDraft
-from .reports import program_figures
+from .reports import partner_statements, program_figures, statement_month
 from .services import tier_draft_publish, tier_draft_save
-from .tables import csv_response, figure_tables
+from .tables import csv_response, figure_tables, statements_table
 from .whatif import tier_what_if
 
 SERIES_COLOURS = {"issued": "#3d3dd6", "redeemed": "#1f9d6b", "expired": "#d98a1c", "reversed": "#c23b4b"}
@@ -160,6 +160,24 @@ def _history(request, obj, action_flag: int, message: str) -> None:
         change_message=message,
         single_object=True,
     )
+
+
+@staff_member_required
+@permission_required("staff.view_reports", raise_exception=True)
+def statements_view(request):
+    """Every store's statement for a month (``?month=YYYY-MM``, default this month), with CSV."""
+    month_text = request.GET.get("month") or f"{timezone.localtime():%Y-%m}"
+    try:
+        month = statement_month(month_text)
+    except LoyaltyError as error:
+        messages.error(request, error.message)
+        month = statement_month(f"{timezone.localtime():%Y-%m}")
+    statements = partner_statements(month=month)
+    table = statements_table(statements)
+    if request.GET.get("export") == "statements":
+        return csv_response(table, f"statements-{month:%Y-%m}")
+    context = {"month": month, "table": table, "currency": Program.load().currency}
+    return render(request, "staff/statements.html", context)
 
 
 @staff_member_required

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 
 from ..locks import lock_members_in
 from ..models import Program
+from ..webhooks.bulk import points_expired_events_record
 from .base import ChunkResult, ScratchTable, db_datetime
 
 
@@ -114,6 +115,7 @@ def expire_lots_chunk(*, as_of: datetime, first_id: int, last_id: int, **_) -> C
             f"points_pending = points_pending - x.pending FROM {per_member.name} x "
             "WHERE members_member.id = x.member_id"
         )
+        points_expired_events_record(totals_table=per_member.name, as_of=as_of, created_at=db_datetime(as_of))
         cursor.execute(
             f"UPDATE members_pointlot SET remaining = 0 WHERE id IN (SELECT id FROM {expiring.name})"
         )

@@ -27,6 +27,7 @@ from django.utils import timezone
 from ..locks import lock_members_in
 from ..models import Member, Program, Tier, TierChange
 from ..tiers import qualification_window_start, tier_qualifying_entries_sql
+from ..webhooks.bulk import tier_changed_events_record
 from .base import Counts, ScratchTable, db_datetime
 
 
@@ -208,6 +209,7 @@ def tiers_recalculate_chunk(
             f"FROM {moves.name} x WHERE members_member.id = x.member_id",
             [as_of_db, held_until_db],
         )
+        tier_changed_events_record(moves_table=moves.name, as_of=as_of, created_at=as_of_db)
         if notify and change_ids:
             from ..tasks import tier_changes_notify_task
 

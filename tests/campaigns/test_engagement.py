@@ -227,3 +227,14 @@ def test_a_streak_milestone_pays_once_per_streak(defaults, store, member):
     assert sum(challenge_entries(member).values_list("points", flat=True)) == 150 + 70
     assert "roll" in badges(member)
     assert ledger_violations() == []
+
+
+def test_a_completion_writes_a_challenge_completed_event_with_it(defaults, store, member):
+    from members.webhooks.models import WebhookEvent
+
+    for n in range(3):
+        buy(store, member, f"P-{n}", days_ago=3 - n)
+    (event,) = WebhookEvent.objects.filter(type="challenge.completed")
+    assert event.member_id == member.pk
+    assert event.data["challenge"] == "three-visits" and event.data["points"] == 150
+    assert event.data["member"] == member.member_number
