@@ -35,6 +35,12 @@ class CampaignsConfig(AppConfig):
             )
         )
 
+        from members.memberships import plan_benefit_source_register
+
+        from .selectors import plan_points_given
+
+        plan_benefit_source_register(plan_points_given)
+
         from .engagement import tasks as engagement_tasks  # noqa: F401  (registers the tasks)
         from .engagement.config import connect_signals
         from .engagement.jobs import RecomputeResult, challenges_recompute_chunk

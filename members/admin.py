@@ -287,5 +287,6 @@ class AuditEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
-from . import admin_jobs  # noqa: E402,F401  (the jobs' admin lives in its own module)
+# The jobs' admin, and paid plans, memberships, transfers and households, live in their own modules.
+from . import admin_jobs, admin_plans  # noqa: E402,F401
 from .webhooks import admin as webhooks_admin  # noqa: E402,F401  (the webhooks' admin lives with them)

@@ -9,6 +9,7 @@ entries of a member's ledger (``members.stores``). Errors are mapped from the do
 from __future__ import annotations
 
 from django.urls import path
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .errors import MemberNotFound
+from .memberships import membership_annotations
 from .models import Member, Store
 from .serializers import (
     LedgerEntrySerializer,
@@ -32,7 +34,13 @@ def member_by_number(member_number: str, store: Store) -> Member:
     """The member with that number (and its tier) as ``store`` sees it, or ``MemberNotFound``."""
     if not member_number or len(member_number) > 20 or "\x00" in member_number:
         raise MemberNotFound()
-    member = members_for_store(store).select_related("tier").filter(member_number=member_number).first()
+    member = (
+        members_for_store(store)
+        .select_related("tier")
+        .annotate(**membership_annotations(at=timezone.now()))
+        .filter(member_number=member_number)
+        .first()
+    )
     if member is None:
         raise MemberNotFound()
     return member

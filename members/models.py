@@ -139,6 +139,9 @@ class Program(models.Model):
         default=0, help_text="Extra days after the hold before a downgrade takes effect."
     )
     voucher_validity_days = models.PositiveIntegerField(default=90)
+    transfer_monthly_limit = models.PositiveBigIntegerField(
+        default=5000, help_text="Points one member may send to others per calendar month."
+    )
     expired_voucher_policy = models.CharField(
         max_length=8, choices=ExpiredVoucherPolicy.choices, default=ExpiredVoucherPolicy.REFUND
     )
@@ -440,6 +443,7 @@ class TierChange(models.Model):
         REQUALIFICATION = "requalification", "Re-qualification"
         CATCH_UP = "catch_up", "Catch-up upgrade"
         STAFF = "staff", "Staff"
+        MEMBERSHIP = "membership", "Paid membership"
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tier_changes")
     from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -470,6 +474,7 @@ class LedgerEntry(models.Model):
         EXPIRE = "expire", "Expired"
         ADJUST = "adjust", "Adjustment"
         REVERSAL = "reversal", "Reversal"
+        TRANSFER = "transfer", "Transfer"
 
     class Source(models.TextChoices):
         PURCHASE = "purchase", "Purchase"
@@ -481,6 +486,7 @@ class LedgerEntry(models.Model):
         STAFF = "staff", "Staff"
         EXPIRY = "expiry", "Expiry"
         SYSTEM = "system", "System"
+        TRANSFER = "transfer", "Transfer"
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="ledger_entries")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -506,7 +512,7 @@ class LedgerEntry(models.Model):
                 condition=(
                     Q(kind__in=["earn", "bonus"], points__gt=0)
                     | Q(kind__in=["redeem", "expire"], points__lt=0)
-                    | (Q(kind__in=["adjust", "reversal"]) & ~Q(points=0))
+                    | (Q(kind__in=["adjust", "reversal", "transfer"]) & ~Q(points=0))
                 ),
                 name="ledger_entry_sign_by_kind",
             ),
@@ -674,6 +680,14 @@ class ExpiryReminder(models.Model):
     def __str__(self) -> str:
         return f"{self.member_id}: {self.points} points on {self.expires_on}"
 
+
+from .models_plans import (  # noqa: E402, F401  (release 0.2: paid memberships, transfers, households)
+    Household,
+    HouseholdMember,
+    Membership,
+    MembershipPlan,
+    Transfer,
+)
 
 # The outbox and webhooks live in their own module; imported here so Django sees the models.
 from .webhooks.models import (  # noqa: E402, F401

@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
+from .memberships import member_membership
 from .models import LedgerEntry, Member
 from .selectors import member_expiring_points, member_tier_progress
 from .stores import personal_data_visible
@@ -83,6 +84,11 @@ class ExpiringSerializer(serializers.Serializer):
     expires_at = serializers.DateField()
 
 
+class MembershipRefSerializer(serializers.Serializer):
+    plan = serializers.CharField()
+    ends_at = serializers.DateTimeField()
+
+
 class MemberSerializer(serializers.Serializer):
     """A member as the contract shows it. A partner's key gets the personal data (email, names,
     phone, birth date) of a member it neither enrolled nor recorded a purchase of as nulls."""
@@ -104,6 +110,7 @@ class MemberSerializer(serializers.Serializer):
     next_tier = NextTierSerializer(allow_null=True)
     expiring = ExpiringSerializer(many=True)
     referral_code = serializers.CharField()
+    membership = MembershipRefSerializer(allow_null=True)
 
     def to_representation(self, member: Member) -> dict:
         progress = member_tier_progress(member)
@@ -134,7 +141,16 @@ class MemberSerializer(serializers.Serializer):
                 for dated in member_expiring_points(member)
             ],
             "referral_code": member.referral_code,
+            "membership": _membership(member),
         }
+
+
+def _membership(member: Member) -> dict | None:
+    running = member_membership(member)
+    if running is None:
+        return None
+    ends_at = serializers.DateTimeField().to_representation(running["ends_at"])
+    return {"plan": running["plan"], "ends_at": ends_at}
 
 
 class MemberCreateSerializer(serializers.Serializer):

@@ -80,6 +80,7 @@ tiers_recalculate_task = job_task("members.tasks.tiers_recalculate_task", "recal
 points_expire_task = job_task("members.tasks.points_expire_task", "expire_points")
 points_release_pending_task = job_task("members.tasks.points_release_pending_task", "release_pending_points")
 expiry_reminders_send_task = job_task("members.tasks.expiry_reminders_send_task", "send_expiry_reminders")
+memberships_end_task = job_task("members.tasks.memberships_end_task", "end_memberships")
 
 
 @shared_task(name="members.tasks.ledger_check_task", acks_late=True)
@@ -104,3 +105,10 @@ def expiry_reminders_notify_task(reminder_ids: list[int]) -> int:
 @shared_task(name="members.tasks.ledger_check_failed_notify_task", acks_late=True)
 def ledger_check_failed_notify_task(run_id: int) -> int:
     return ledger_check_failed_notify(run_id=run_id)
+
+
+@shared_task(name="members.tasks.transfer_received_notify_task", acks_late=True)
+def transfer_received_notify_task(transfer_id: int) -> bool:
+    from .transfers import transfer_received_notify
+
+    return transfer_received_notify(transfer_id=transfer_id)

@@ -229,8 +229,23 @@ def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
         "recent": [(entry, entry_description(entry)) for entry in recent],
         "chart": _points_chart(member, now=now),
         "point_value": money(max(member.points_available, 0) * program.point_value, program.currency),
+        **_plans_context(member, program, now=now),
     }
     return render(request, "members/dashboard.html", context)
+
+
+def _plans_context(member: Member, program: Program, *, now: datetime) -> dict:
+    """The dashboard's paid plan (what it has given against its price) and household."""
+    from .households import member_household
+    from .memberships import member_plan_summary
+
+    plan = member_plan_summary(member, point_value=program.point_value, now=now)
+    return {
+        "plan": plan,
+        "plan_value": money(plan.extra_value, program.currency) if plan else "",
+        "plan_price": money(plan.price, program.currency) if plan else "",
+        "household": member_household(member),
+    }
 
 
 @member_required

@@ -118,6 +118,14 @@ class Reward(models.Model):
     )
     available_from = models.DateTimeField(null=True, blank=True)
     available_until = models.DateTimeField(null=True, blank=True)
+    monthly_for_plan = models.ForeignKey(
+        "members.MembershipPlan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Issued free every month to members of this paid plan (a plan's monthly voucher).",
+    )
     is_featured = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -165,6 +173,27 @@ class Reward(models.Model):
         return (self.available_from is None or self.available_from <= on) and (
             self.available_until is None or on < self.available_until
         )
+
+
+class PlanVoucher(models.Model):
+    """A paid plan's monthly reward, issued to a member once per plan and month
+    (``rewards.plans``): the voucher is a redemption that spent no points."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey("members.MembershipPlan", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="The first day of the month it was issued for.")
+    redemption = models.OneToOneField(
+        "rewards.Redemption", on_delete=models.PROTECT, related_name="plan_voucher"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "plan", "month"], name="plan_voucher_once_a_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} voucher of {self.member_id} for {self.month:%Y-%m}"
 
 
 class Redemption(models.Model):

@@ -261,17 +261,17 @@ def redemption_cancel(
             raise NotCancellable(f"The redemption is {redemption.get_status_display().lower()}.")
         if redemption.expires_at <= now:
             raise NotCancellable("The voucher has expired.")
-        posting = points_restore(
-            member_id=member_id,
-            source_type=LedgerEntry.Source.REDEMPTION,
-            source_id=str(redemption.pk),
-            idempotency_key=restore_key(redemption.pk),
-            description=f"Cancelled: {redemption.reward.name}"[:255],
-            now=now,
-        )
+        if redemption.points_spent:  # a plan's monthly voucher spent none
+            redemption.points_returned = points_restore(
+                member_id=member_id,
+                source_type=LedgerEntry.Source.REDEMPTION,
+                source_id=str(redemption.pk),
+                idempotency_key=restore_key(redemption.pk),
+                description=f"Cancelled: {redemption.reward.name}"[:255],
+                now=now,
+            ).entry.points
         redemption.status = Status.CANCELLED
         redemption.cancelled_at = now
-        redemption.points_returned = posting.entry.points
         redemption.save(update_fields=["status", "cancelled_at", "points_returned"])
         Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).update(stock=F("stock") + 1)
         if actor is not None:

@@ -10,6 +10,7 @@ from members.tasks import job_task
 from . import mail
 
 vouchers_expire_task = job_task("rewards.tasks.vouchers_expire_task", "expire_vouchers")
+plan_vouchers_issue_task = job_task("rewards.tasks.plan_vouchers_issue_task", "issue_plan_vouchers")
 
 
 @shared_task(

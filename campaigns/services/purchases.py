@@ -23,6 +23,7 @@ from django.utils import timezone
 from members.errors import InvalidRequest, MemberInactive, MemberNotFound
 from members.ledger.services import points_credit, points_reverse
 from members.locks import lock_member, lock_row
+from members.memberships import membership_annotations
 from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Refund, Store, Tier
 from members.stores import purchase_check_limits
 from members.tiers import tier_upgrade_if_qualified
@@ -210,13 +211,16 @@ def purchase_record(
             return replay
         found = (
             Member.objects.filter(member_number=str(member_number))
-            .annotate(buys_first=~Exists(Purchase.objects.filter(member=OuterRef("pk"))))
-            .values_list("pk", "referred_by_id", "buys_first")
+            .annotate(
+                buys_first=~Exists(Purchase.objects.filter(member=OuterRef("pk"))),
+                **membership_annotations(at=purchased_at),
+            )
+            .values_list("pk", "referred_by_id", "buys_first", "membership_multiplier", "membership_plan")
             .first()
         )
         if found is None:
             raise MemberNotFound()
-        member_id, referrer_id, buys_first = found
+        member_id, referrer_id, buys_first, plan_multiplier, plan_code = found
         # A first purchase may pay the referrer too (referral_settle): both rows now, in id order.
         member = lock_member(member_id, also=referrer_id if buys_first else None)
         # Concurrent replays wait on the member lock; the first may have committed meanwhile.
@@ -262,6 +266,8 @@ def purchase_record(
             base_rate=program.base_earn_rate,
             tier_multiplier=tier.multiplier if tier else Decimal("1"),
             tier_code=tier.code if tier else "",
+            plan_multiplier=Decimal(str(plan_multiplier)) if plan_multiplier else Decimal("1"),
+            plan_code=plan_code or "",
             is_first_purchase=is_first,
             policy=get_policy(),
         )

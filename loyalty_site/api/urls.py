@@ -7,6 +7,7 @@ from .views import UnknownEndpoint
 
 v1 = [
     path("", include("members.api")),
+    path("", include("members.api_memberships")),
     path("", include("campaigns.api")),
     path("", include("campaigns.api_offers")),
     path("", include("rewards.api")),

@@ -28,6 +28,7 @@ from django.utils import timezone
 from ..models import JobRun
 from ..schedule import DAILY, HOURLY
 from .base import ChunkResult, Counts, db_datetime, member_id_ranges
+from .memberships import MembershipEndResult, memberships_end_chunk
 from .points import expire_lots_chunk, release_pending_chunk
 from .reminders import ReminderResult, expiry_reminders_chunk
 from .tiers import TierResult, tiers_recalculate_chunk
@@ -54,6 +55,7 @@ JOBS: dict[str, Job] = {
         Job("expire_points", expire_lots_chunk, ChunkResult()),
         Job("release_pending_points", release_pending_chunk, ChunkResult(), period=HOURLY),
         Job("send_expiry_reminders", expiry_reminders_chunk, ReminderResult()),
+        Job("end_memberships", memberships_end_chunk, MembershipEndResult()),
     ]
 }
 

@@ -343,6 +343,117 @@ def points_adjust(
         return posting
 
 
+@dataclass(frozen=True)
+class TransferPosting:
+    """What ``points_transfer`` wrote: the sender's debit and the receiver's credits (one per
+    expiry date the points carried), and whether this call wrote them (False on a replay)."""
+
+    debit: LedgerEntry
+    credits: list[LedgerEntry]
+    created: bool
+
+
+def points_transfer(
+    *,
+    sender_id: int,
+    recipient_id: int,
+    points: int,
+    idempotency_key: str,
+    source_id: str,
+    description_out: str = "",
+    description_in: str = "",
+    now: datetime | None = None,
+) -> TransferPosting:
+    """Move ``points`` of the sender's available balance to the recipient, keeping their expiry.
+
+    Both members are locked in one statement, in id order. The sender's debit (kind
+    ``transfer``) takes available lots soonest-expiring first, like a redemption, and never
+    overdraws. The recipient gets one credit per expiry date those lots had, each opening an
+    available lot that expires when the sender's did; the points pay a recipient's debt first,
+    as any credit does. Keys: ``<key>:out`` for the debit, ``<key>:in:<n>`` for the credits.
+    """
+    _check_points(points)
+    _check_key(idempotency_key)
+    if len(idempotency_key) > 180:
+        raise InvalidRequest(fields={"idempotency_key": ["At most 180 characters for a transfer."]})
+    if sender_id == recipient_id:
+        raise InvalidRequest("Points cannot be sent to oneself.", fields={"recipient": ["Another member."]})
+    now = now or timezone.now()
+    out_key = f"{idempotency_key}:out"
+    with transaction.atomic():
+        sender = lock_member(sender_id, also=recipient_id)
+        recipient = lock_member(recipient_id)  # locked already by the statement above
+        if replay := _replay(out_key, member=sender, kind=Kind.TRANSFER, points=-points):
+            credits = list(
+                LedgerEntry.objects.filter(idempotency_key__startswith=f"{idempotency_key}:in:").order_by(
+                    "id"
+                )
+            )
+            return TransferPosting(replay.entry, credits, created=False)
+        if sender.status != Member.Status.ACTIVE or recipient.status != Member.Status.ACTIVE:
+            raise MemberInactive()
+        if sender.points_available < points:
+            raise InsufficientPoints(
+                f"The member has {max(sender.points_available, 0)} points available; {points} are needed."
+            )
+        debit = _write_entry(
+            sender,
+            kind=Kind.TRANSFER,
+            points=-points,
+            idempotency_key=out_key,
+            source_type=Source.TRANSFER,
+            source_id=source_id,
+            description=description_out,
+            created_by=None,
+            now=now,
+        )
+        lots = _open_lots(sender, pending=False)
+        taken_by_expiry: dict[datetime | None, int] = {}
+        remaining = points
+        for lot in lots:  # what _take will take, in its order, grouped by expiry date
+            if remaining == 0:
+                break
+            take = min(lot.remaining, remaining)
+            taken_by_expiry[lot.expires_at] = taken_by_expiry.get(lot.expires_at, 0) + take
+            remaining -= take
+        taken = _take(sender, debit, points, lots)
+        if taken != points:
+            raise RuntimeError(f"Member {sender.pk}: available lots hold less than the balance.")
+        sender.last_activity_at = max(sender.last_activity_at or now, now)
+        _save_balances(sender, debit)
+
+        credits: list[LedgerEntry] = []
+        for number, (expires_at, credit_points) in enumerate(taken_by_expiry.items()):
+            debt = _debt(recipient)
+            entry = _write_entry(
+                recipient,
+                kind=Kind.TRANSFER,
+                points=credit_points,
+                idempotency_key=f"{idempotency_key}:in:{number}",
+                source_type=Source.TRANSFER,
+                source_id=source_id,
+                description=description_in,
+                created_by=None,
+                now=now,
+            )
+            lot = PointLot.objects.create(
+                member=recipient,
+                entry=entry,
+                points=credit_points,
+                remaining=credit_points,
+                is_pending=False,
+                available_at=now,
+                expires_at=expires_at,
+                created_at=now,
+            )
+            recipient.points_available += credit_points
+            _settle_debt(recipient, entry, debt, lots=[lot])
+            recipient.last_activity_at = max(recipient.last_activity_at or now, now)
+            _save_balances(recipient, entry)
+            credits.append(entry)
+        return TransferPosting(debit, credits, created=True)
+
+
 # --- internals -------------------------------------------------------------------------------
 
 

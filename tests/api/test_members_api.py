@@ -46,6 +46,7 @@ def test_enrolling_answers_201_with_the_member(api_client, program, store):
         "next_tier": {"code": "silver", "name": "Silver", "spend_needed": "500.00"},
         "expiring": [],
         "referral_code": member.referral_code,
+        "membership": None,
     }
     assert member.enrolled_store == store and str(member.birth_date) == "1990-05-17"
 

@@ -23,8 +23,10 @@ NOT_A_JOB = {members.tasks.ledger_check_task.name, "members.webhooks.tasks.webho
 def test_the_registry_holds_every_job_of_every_app():
     assert sorted(JOBS) == [
         "birthday_bonuses",
+        "end_memberships",
         "expire_points",
         "expire_vouchers",
+        "issue_plan_vouchers",
         "recalculate_tiers",
         "recompute_challenges",
         "refresh_segments",

@@ -28,6 +28,7 @@ def test_every_scheduled_member_task_exists():
         "members.tasks.points_release_pending_task",
         "members.tasks.expiry_reminders_send_task",
         "members.tasks.ledger_check_task",
+        "members.tasks.memberships_end_task",
     }
     for name in members_tasks:
         assert getattr(tasks, name.rsplit(".", 1)[1]).name == name
