@@ -226,3 +226,4 @@ class PurchaseImportAdmin(admin.ModelAdmin):
 
 # Segments and offers have their own module; importing it registers them.
 from . import admin_offers  # noqa: E402,F401
+from .engagement import admin as engagement_admin  # noqa: E402, F401  (challenges, badges, events)

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from members.serializers import error_responses
 
+from .engagement.api import urlpatterns as engagement_urls
 from .serializers import (
     ActivityRequestSerializer,
     ActivitySerializer,
@@ -171,4 +172,5 @@ urlpatterns = [
         name="api-purchase-refunds",
     ),
     path("activities/", ActivityCreateView.as_view(), name="api-activities"),
+    *engagement_urls,
 ]

@@ -46,3 +46,10 @@ class CampaignsConfig(AppConfig):
         from .privacy import activities_export
 
         export_section_register("activities", activities_export)
+
+        from .engagement import tasks as engagement_tasks  # noqa: F401  (registers the tasks)
+        from .engagement.config import connect_signals
+        from .engagement.jobs import RecomputeResult, challenges_recompute_chunk
+
+        connect_signals()
+        job_register(Job("recompute_challenges", challenges_recompute_chunk, RecomputeResult(), period=DAILY))

@@ -30,6 +30,7 @@ ACTION_RULES = [
     (ActionRule.Kind.REVIEW, "Write a product review", 50, False, 3, ActionRule.Period.MONTH),
     (ActionRule.Kind.SOCIAL_SHARE, "Share us on social media", 25, True, 5, ActionRule.Period.MONTH),
     (ActionRule.Kind.EVENT_ATTENDANCE, "Come to a store event", 150, False, 2, ActionRule.Period.MONTH),
+    (ActionRule.Kind.COMMUNITY_POST, "Post in our community forum", 5, False, 3, ActionRule.Period.DAY),
     (ActionRule.Kind.REFERRAL_REFERRER, "Refer a friend", 250, False, None, ActionRule.Period.MONTH),
     (ActionRule.Kind.REFERRAL_REFERRED, "Joined through a friend", 100, False, None, ActionRule.Period.EVER),
 ]

@@ -33,3 +33,17 @@ class ActivityNotPending(Conflict):
 class OfferNotFound(NotFound):
     code = "offer_not_found"
     default_message = "No such offer for this member."
+
+
+class EventNotFound(NotFound):
+    default_message = "No such event."
+
+
+class EventFull(Conflict):
+    code = "event_full"
+    default_message = "The event has no seat left."
+
+
+class EventClosed(Conflict):
+    code = "event_closed"
+    default_message = "The event is not open for this now."

@@ -112,6 +112,7 @@ class ActionRule(models.Model):
         REVIEW = "review", "Product review"
         SOCIAL_SHARE = "social_share", "Social share"
         EVENT_ATTENDANCE = "event_attendance", "Event attendance"
+        COMMUNITY_POST = "community_post", "Community post (forum)"
         REFERRAL_REFERRER = "referral_referrer", "Referral (the member who referred)"
         REFERRAL_REFERRED = "referral_referred", "Referral (the new member)"
 
@@ -491,3 +492,19 @@ class OfferMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.offer_id} mailed to {self.member_id}"
+
+
+# Challenges, badges, streaks and events live in their own module of this app.
+from .engagement.models import (  # noqa: E402, F401
+    Badge,
+    Challenge,
+    ChallengeCompletion,
+    ChallengeProgress,
+    EngagementProfile,
+    Event,
+    EventCheckIn,
+    EventRsvp,
+    MemberBadge,
+    StreakMilestone,
+    StreakReward,
+)

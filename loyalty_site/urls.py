@@ -22,6 +22,7 @@ urlpatterns = [
     path("portal/", include("members.urls")),
     path("portal/", include("rewards.urls")),
     path("portal/", include("campaigns.urls")),
+    path("portal/", include("campaigns.engagement.urls")),
     path("staff/", include("loyalty_site.staff.urls")),
 ]
 if settings.DEBUG:

@@ -66,10 +66,16 @@ def wsgi_keeps_test_connection():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit and throttle counters never leak from one test into another (the test
-    settings keep the cache in memory, or in Redis when REDIS_URL is set)."""
+    settings keep the cache in memory, or in Redis when REDIS_URL is set); nor does a
+    process's copy of the engagement settings: each test starts from an empty database, so from
+    no engagement settings, as a warm process with none would (saving one reloads them)."""
+    from campaigns.engagement.config import engagement_config_prime_empty
+
     cache.clear()
+    engagement_config_prime_empty()
     yield
     cache.clear()
+    engagement_config_prime_empty()
 
 
 TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

@@ -21,6 +21,7 @@ from members.ledger.services import Posting, points_credit
 from members.locks import lock_member, lock_members_in, lock_row
 from members.models import LedgerEntry, Member, Store, User
 
+from ..engagement.services import engagement_progress
 from ..errors import ActivityLimitReached, ActivityNotPending, DuplicateExternalId, UnknownActivity
 from ..models import ActionRule, Activity
 from .purchases import payload_digest
@@ -28,7 +29,12 @@ from .purchases import payload_digest
 Kind = LedgerEntry.Kind
 Source = LedgerEntry.Source
 # What a member or a store may report; sign-up, birthday and referrals are awarded by the system.
-SUBMITTABLE = (ActionRule.Kind.REVIEW, ActionRule.Kind.SOCIAL_SHARE, ActionRule.Kind.EVENT_ATTENDANCE)
+SUBMITTABLE = (
+    ActionRule.Kind.REVIEW,
+    ActionRule.Kind.SOCIAL_SHARE,
+    ActionRule.Kind.EVENT_ATTENDANCE,
+    ActionRule.Kind.COMMUNITY_POST,
+)
 
 
 @dataclass(frozen=True)
@@ -146,8 +152,10 @@ def activity_submit(
                 )
         except IntegrityError:
             raise DuplicateExternalId() from None
-        if not rule.requires_approval and rule.points:
-            _credit(activity, rule, now)
+        if not rule.requires_approval:
+            if rule.points:
+                _credit(activity, rule, now)
+            engagement_progress(member=locked, trigger=f"activity:{activity.pk}", now=now)
         return ActivityOutcome(activity, created=True)
 
 
@@ -156,7 +164,7 @@ def activity_approve(*, activity_id: int, staff_user: User, now: datetime | None
     now = now or timezone.now()
     with transaction.atomic():
         activity = Activity.objects.select_related("rule").get(pk=activity_id)
-        lock_member(activity.member_id)
+        member = lock_member(activity.member_id)
         activity = _lock_activity(activity_id)
         if activity.status != Activity.Status.PENDING:
             raise ActivityNotPending()
@@ -167,6 +175,7 @@ def activity_approve(*, activity_id: int, staff_user: User, now: datetime | None
         activity.save(update_fields=["status", "points_awarded", "reviewed_by", "reviewed_at"])
         if activity.rule.points:
             _credit(activity, activity.rule, now)
+        engagement_progress(member=member, trigger=f"activity:{activity.pk}", now=now)
         audit_record(
             actor=staff_user,
             action="activity_approved",

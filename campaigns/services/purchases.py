@@ -29,6 +29,7 @@ from members.stores import purchase_check_limits
 from members.tiers import tier_upgrade_if_qualified
 from members.webhooks import event_record, payloads
 
+from ..engagement.services import engagement_progress
 from ..engine import Applicator, LineInput, PurchaseContext
 from ..errors import DuplicateExternalId, PurchaseNotFound, RefundExceedsPurchase
 from ..models import ActionRule, Award, Campaign, Referral
@@ -341,6 +342,7 @@ def purchase_record(
             store_id=store.pk,
             data=payloads.purchase_recorded(purchase, store),
         )
+        engagement_progress(member=member, trigger=f"purchase:{purchase.pk}", purchase=purchase, now=now)
         return PurchaseOutcome(purchase, awards, created=True)
 
 
@@ -434,7 +436,7 @@ def refund_record(
     with transaction.atomic():
         if replay := _replay_refund(store, external_id, digest):
             return replay
-        lock_member(purchase.member_id)
+        member = lock_member(purchase.member_id)
         if replay := _replay_refund(store, external_id, digest):
             return replay
         purchase = lock_row(Purchase.objects.filter(pk=purchase.pk))
@@ -481,4 +483,5 @@ def refund_record(
             store_id=store.pk,
             data=payloads.purchase_refunded(refund, purchase, store),
         )
+        engagement_progress(member=member, trigger=f"refund:{refund.pk}", now=now)
         return RefundOutcome(refund, purchase, created=True)

@@ -106,6 +106,11 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": SCHEDULED,
         "schedule": crontab(hour=1, minute=30),
     },
+    "recompute-challenges": {
+        "task": "campaigns.engagement.tasks.challenges_recompute_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(hour=2, minute=30),
+    },
     "expire-vouchers": {
         "task": "rewards.tasks.vouchers_expire_task",
         "kwargs": SCHEDULED,

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("tiers/", views.tier_what_if_view, name="tiers"),
     path("statements/", views.statements_view, name="statements"),
+    path("engagement/", views.engagement_view, name="engagement"),
 ]

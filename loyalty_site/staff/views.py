@@ -179,3 +179,17 @@ def statements_view(request):
         return csv_response(table, f"statements-{month:%Y-%m}")
     context = {"month": month, "table": table, "currency": Program.load().currency}
     return render(request, "staff/statements.html", context)
+
+
+@staff_member_required
+def engagement_view(request):
+    """Participation and completion per challenge, badge counts, engaged members by month."""
+    if not request.user.has_perm("staff.view_reports"):
+        return redirect("admin:index")
+    from campaigns.models import Event
+
+    from .engagement import engagement_figures
+
+    figures = engagement_figures(as_of=timezone.now())
+    events = list(Event.objects.filter(is_active=True, ends_at__gt=timezone.now()).order_by("starts_at")[:10])
+    return render(request, "staff/engagement.html", {"figures": figures, "events": events})

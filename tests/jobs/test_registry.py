@@ -28,6 +28,7 @@ def test_the_registry_holds_every_job_of_every_app():
         "expire_vouchers",
         "issue_plan_vouchers",
         "recalculate_tiers",
+        "recompute_challenges",
         "refresh_segments",
         "release_pending_points",
         "send_expiry_reminders",

@@ -84,8 +84,8 @@ def test_query_count_is_fixed_whatever_the_history(
 
 # session, user, member, then the page's own reads (the dashboard: program twice, tier progress,
 # next tier, keep-the-tier, recent, pending, expiring, the chart; offers, category affinity and
-# reward options; the paid plan, the household).
-MAX_QUERIES = {"portal:dashboard": 17, "portal:history": 5, "portal:profile": 3, "portal:card": 7}
+# reward options; the paid plan, the household; the streak; the profile: its badges).
+MAX_QUERIES = {"portal:dashboard": 18, "portal:history": 5, "portal:profile": 4, "portal:card": 7}
 
 
 def test_history_filters_pages_and_sorts(member_client, portal_member):

@@ -13,8 +13,15 @@ from django.db import transaction
 
 from members.jobs import ledger_check_run
 
-# campaigns before rewards: the year of history comes first, the rewards demo's redemptions of today after it.
-DEMO_MODULES = ["members.demo", "campaigns.demo", "rewards.demo", "loyalty_site.staff.demo"]
+# campaigns before rewards: the year of history comes first, the rewards demo's redemptions of today
+# after it; engagement last of the earning apps, so its recompute job sees that history.
+DEMO_MODULES = [
+    "members.demo",
+    "campaigns.demo",
+    "rewards.demo",
+    "campaigns.engagement.demo",
+    "loyalty_site.staff.demo",
+]
 
 
 class Command(BaseCommand):

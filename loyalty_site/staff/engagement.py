@@ -1,0 +1,75 @@
+"""Engagement figures for the staff portal, each a fixed few aggregate queries:
+
+- per challenge: participants (members with any progress or a completion) and completions
+  (live, not undone by a refund), and the completion rate;
+- badges: how many members hold each;
+- engaged members by month: members with challenge activity (progress moved or a completion)
+  or an event (RSVP or check-in) in the 90 days up to the end of that month. Progress rows keep
+  only their latest move, so an older month counts a member whose progress moved since then only
+  through a completion or an event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+
+from campaigns.models import Badge, Challenge, ChallengeCompletion, ChallengeProgress, EventCheckIn, EventRsvp
+
+from .reports import month_start, ratio
+
+ENGAGED_DAYS = 90
+MONTHS = 6
+
+
+@dataclass(frozen=True)
+class ChallengeFigures:
+    code: str
+    name: str
+    participants: int
+    completions: int
+
+    @property
+    def completion_rate(self):
+        return ratio(self.completions, self.participants)
+
+
+@dataclass(frozen=True)
+class EngagementFigures:
+    challenges: list[ChallengeFigures]
+    badges: list[tuple[str, str, int]]
+    engaged: list[tuple[datetime, int]]
+
+
+def engagement_figures(*, as_of: datetime, months: int = MONTHS) -> EngagementFigures:
+    live = Q(completions__reversed_at__isnull=True) & Q(completions__isnull=False)
+    completions = dict(Challenge.objects.annotate(n=Count("completions", filter=live)).values_list("pk", "n"))
+    rows = Challenge.objects.annotate(
+        participants=Count(
+            "progress_rows", filter=Q(progress_rows__progress__gt=0) | Q(progress_rows__completions__gt=0)
+        )
+    ).order_by("position", "pk")
+    challenges = [ChallengeFigures(c.code, c.name, c.participants, completions.get(c.pk, 0)) for c in rows]
+    badges = list(
+        Badge.objects.annotate(n=Count("holders")).order_by("position", "pk").values_list("code", "name", "n")
+    )
+    engaged = []
+    for back in range(months - 1, -1, -1):
+        start = month_start(as_of, back)
+        end = min(month_start(as_of, back - 1) if back else as_of, as_of)
+        since = end - timedelta(days=ENGAGED_DAYS)
+        members = (
+            ChallengeProgress.objects.filter(updated_at__gte=since, updated_at__lt=end)
+            .values("member_id")
+            .union(
+                ChallengeCompletion.objects.filter(created_at__gte=since, created_at__lt=end).values(
+                    "member_id"
+                )
+            )
+            .union(EventCheckIn.objects.filter(created_at__gte=since, created_at__lt=end).values("member_id"))
+            .union(EventRsvp.objects.filter(created_at__gte=since, created_at__lt=end).values("member_id"))
+        )
+        engaged.append((start, members.count()))
+    return EngagementFigures(challenges, badges, engaged)
