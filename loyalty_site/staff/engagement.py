@@ -60,16 +60,22 @@ def engagement_figures(*, as_of: datetime, months: int = MONTHS) -> EngagementFi
         start = month_start(as_of, back)
         end = min(month_start(as_of, back - 1) if back else as_of, as_of)
         since = end - timedelta(days=ENGAGED_DAYS)
+        # .order_by(): no part of a UNION may carry its model's default ordering (SQLite refuses it).
         members = (
             ChallengeProgress.objects.filter(updated_at__gte=since, updated_at__lt=end)
             .values("member_id")
+            .order_by()
             .union(
-                ChallengeCompletion.objects.filter(created_at__gte=since, created_at__lt=end).values(
-                    "member_id"
-                )
+                ChallengeCompletion.objects.filter(created_at__gte=since, created_at__lt=end)
+                .values("member_id")
+                .order_by(),
+                EventCheckIn.objects.filter(created_at__gte=since, created_at__lt=end)
+                .values("member_id")
+                .order_by(),
+                EventRsvp.objects.filter(created_at__gte=since, created_at__lt=end)
+                .values("member_id")
+                .order_by(),
             )
-            .union(EventCheckIn.objects.filter(created_at__gte=since, created_at__lt=end).values("member_id"))
-            .union(EventRsvp.objects.filter(created_at__gte=since, created_at__lt=end).values("member_id"))
         )
         engaged.append((start, members.count()))
     return EngagementFigures(challenges, badges, engaged)
