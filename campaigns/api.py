@@ -78,16 +78,7 @@ class PurchaseCreateView(APIView):
     def post(self, request):
         body = PurchaseRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        data = body.validated_data
-        outcome = purchase_record(
-            store=request.user.store,
-            member_number=data["member"],
-            external_id=data["external_id"],
-            amount=data["amount"],
-            currency=data["currency"],
-            purchased_at=data["purchased_at"],
-            lines=data.get("lines") or None,
-        )
+        outcome = purchase_record(store=request.user.store, purchase=body.validated_data)
         return Response(purchase_body(outcome), status=_status(outcome.created))
 
 

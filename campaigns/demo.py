@@ -13,6 +13,7 @@ from django.utils import timezone
 from members.api_keys import store_get_or_create
 from members.models import Member, Purchase, Tier
 
+from .inputs import PurchaseInput
 from .models import ActionRule, Campaign
 from .services import campaigns_settle, purchase_record
 
@@ -159,16 +160,16 @@ def seed_demo(out) -> None:
             external_id = f"demo-{member.pk}-{n}"
             if Purchase.objects.filter(store=store, external_id=external_id).exists():
                 continue
-            purchase_record(
-                store=store,
-                member_number=member.member_number,
-                external_id=external_id,
-                amount=amount,
-                currency="USD",
-                purchased_at=now - timedelta(days=days_ago, hours=n),
-                lines=[{"category": category, "amount": amount}] if category else None,
-                now=now,
-            )
+            purchase = {
+                "member": member.member_number,
+                "external_id": external_id,
+                "amount": amount,
+                "currency": "USD",
+                "purchased_at": now - timedelta(days=days_ago, hours=n),
+            }
+            if category:
+                purchase["lines"] = [{"category": category, "amount": amount}]
+            purchase_record(store=store, purchase=PurchaseInput.parse(purchase), now=now)
             recorded += 1
     report = campaigns_settle(as_of=now)
     past = sum(1 for c in campaigns if c.ends_at <= now)

@@ -15,10 +15,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from members.config import ConfigQuerySet
 from members.models import Member, Purchase, Store, Tier, User
 
 
-class CampaignQuerySet(models.QuerySet["Campaign"]):
+class CampaignQuerySet(ConfigQuerySet):
+    # Spent on every purchase under a budget; read from the row, never from a kept copy.
+    counters = frozenset({"spent_points"})
+
     def running(self, *, at) -> CampaignQuerySet:
         return self.filter(is_active=True, starts_at__lte=at, ends_at__gt=at)
 

@@ -7,3 +7,7 @@ class MembersConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401  (connects the allauth signal receivers)
+        from .config import watch
+        from .models import Program, Tier
+
+        watch(Program, Tier)

@@ -32,6 +32,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .config import ConfigQuerySet
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -143,6 +145,8 @@ class Program(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ConfigQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="program_is_singleton"),
@@ -157,6 +161,7 @@ class Program(models.Model):
 
     @classmethod
     def load(cls) -> Program:
+        """The row, read now (``members.config.program()`` is the copy kept per process)."""
         program, _ = cls.objects.get_or_create(pk=1)
         return program
 
@@ -167,7 +172,7 @@ class Program(models.Model):
         return None
 
 
-class TierQuerySet(models.QuerySet["Tier"]):
+class TierQuerySet(ConfigQuerySet):
     def for_value(self, value: Decimal | int) -> Tier | None:
         """The highest tier whose threshold ``value`` reaches."""
         return self.filter(threshold__lte=value).order_by("-rank").first()

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.utils import timezone
 
+from . import config
 from .models import LedgerEntry, Member, Program, Purchase, Tier, TierChange
 
 
@@ -24,33 +25,54 @@ def qualifying_value(
 ) -> Decimal:
     """Qualifying spend (purchases less refunds) or points earned, over the program's window."""
     as_of = as_of or timezone.now()
-    program = program or Program.load()
+    value = (
+        Member.objects.filter(pk=member.pk)
+        .annotate(value=qualifying_value_subquery(program or config.program(), as_of=as_of))
+        .values_list("value", flat=True)
+        .first()
+    )
+    return Decimal(value or 0)
+
+
+def qualifying_value_subquery(program: Program, *, as_of: datetime) -> Subquery:
+    """``qualifying_value`` of the member row ``OuterRef("pk")``, for an annotation (null when
+    there is nothing in the window)."""
     start = qualification_window_start(program, as_of)
     if program.tier_metric == Program.TierMetric.POINTS:
-        earned = LedgerEntry.objects.filter(
-            member=member,
+        rows = LedgerEntry.objects.filter(
+            member=OuterRef("pk"),
             created_at__gt=start,
             created_at__lte=as_of,
             kind__in=[LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS, LedgerEntry.Kind.REVERSAL],
             source_type__in=[LedgerEntry.Source.PURCHASE, LedgerEntry.Source.CAMPAIGN],
-        ).aggregate(total=Sum("points"))["total"]
-        return Decimal(earned or 0)
-    spend = Purchase.objects.filter(member=member, purchased_at__gt=start, purchased_at__lte=as_of).aggregate(
-        total=Sum(F("amount") - F("refunded_amount"))
-    )["total"]
-    return spend or Decimal("0")
+        )
+        total = Sum("points")
+    else:
+        rows = Purchase.objects.filter(member=OuterRef("pk"), purchased_at__gt=start, purchased_at__lte=as_of)
+        total = Sum(F("amount") - F("refunded_amount"))
+    return Subquery(rows.values("member").annotate(value=total).values("value"))
 
 
 def tier_upgrade_if_qualified(
-    member: Member, *, now: datetime | None = None, reason: str = TierChange.Reason.PURCHASE
+    member: Member,
+    *,
+    now: datetime | None = None,
+    reason: str = TierChange.Reason.PURCHASE,
+    value: Decimal | None = None,
 ) -> TierChange | None:
-    """Move ``member`` (locked by the caller) up at once when their qualifying value reaches a
-    higher tier. Never moves down: downgrades wait for the hold to end and the nightly job."""
+    """Move ``member`` (locked by the caller) up at once when their qualifying value (read now
+    unless the caller knows it) reaches a higher tier. Never moves down: downgrades wait for the
+    hold to end and the nightly job. The thresholds are the tiers kept per process."""
     now = now or timezone.now()
-    program = Program.load()
-    value = qualifying_value(member, as_of=now, program=program)
-    target = Tier.objects.for_value(value)
-    current_rank = member.tier.rank if member.tier_id else -1
+    program = config.program()
+    tiers = config.tiers()
+    current = tiers.get(member.tier_id)
+    if tiers.above(current) is None:
+        return None  # on the top tier already
+    if value is None:
+        value = qualifying_value(member, as_of=now, program=program)
+    target = tiers.for_value(value)
+    current_rank = current.rank if current else -1
     if target is None or target.rank <= current_rank:
         return None
     change = TierChange.objects.create(
@@ -71,8 +93,8 @@ def tier_upgrade_if_qualified(
 
 
 def next_tier(member: Member) -> Tier | None:
-    rank = member.tier.rank if member.tier_id else -1
-    return Tier.objects.filter(rank__gt=rank).order_by("rank").first()
+    tiers = config.tiers()
+    return tiers.above(tiers.get(member.tier_id))
 
 
 def tier_moves_preview(

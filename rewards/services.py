@@ -29,7 +29,8 @@ from django.utils import timezone
 from members.audit import audit_record
 from members.errors import IdempotencyConflict, InsufficientPoints, InvalidRequest, MemberInactive
 from members.jobs import Counts, job_run
-from members.ledger.services import points_debit, points_restore
+from members import config
+from members.ledger.services import points_debit_locked, points_restore
 from members.locks import lock_member
 from members.models import LedgerEntry, Member, Program, Store, User
 
@@ -146,7 +147,8 @@ def _redeem(
     if not reward.is_in_window(now) or (reward.event_starts_at and reward.event_starts_at <= now):
         raise RewardUnavailable()
     if reward.min_tier is not None:
-        member_rank = member.tier.rank if member.tier_id else -1
+        tier = config.tiers().get(member.tier_id)
+        member_rank = tier.rank if tier else -1
         if member_rank < reward.min_tier.rank:
             raise TierRequired(f"This reward needs the {reward.min_tier.name} tier or higher.")
     if reward.per_member_limit is not None:
@@ -163,7 +165,7 @@ def _redeem(
         stock=F("stock") - 1
     ):
         raise RewardOutOfStock()
-    program = Program.load()
+    program = config.program()
     expires_at = now + timedelta(days=program.voucher_validity_days)
     if reward.event_starts_at:
         expires_at = min(expires_at, reward.event_starts_at + timedelta(days=1))
@@ -178,8 +180,8 @@ def _redeem(
         idempotency_key=idempotency_key or None,
         created_at=now,
     )
-    points_debit(
-        member_id=member.pk,
+    points_debit_locked(
+        member=member,
         points=reward.points_cost,
         idempotency_key=f"redemption:{redemption.pk}",
         source_type=LedgerEntry.Source.REDEMPTION,

@@ -4,38 +4,50 @@ immediate tier upgrade and the referral reward on a member's first purchase.
 Every credit of a purchase (the base rate with the tier multiplier, and each campaign's bonus)
 is a ledger entry with source ``purchase`` and the purchase's id, so a refund reverses them all
 with one ``points_reverse``.
+
+A purchase is the hot path (every till, every sale), so it is written as few statements as the
+rules allow, in one transaction without savepoints: the member row locked together with the
+look-up of the external id (``record_once``); one read of what the rules need to know about
+the member (their first purchase?, their qualifying value, what capped campaigns gave them);
+the purchase with its lines and awards; the ledger's entries, lots and balances. The program,
+the tiers and the campaigns come from the copies each process keeps (``members.config``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db import connection
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
+from members import config
 from members.errors import InvalidRequest, MemberInactive, MemberNotFound
-from members.ledger.services import points_credit, points_reverse
+from members.ledger.services import Credit, points_credit, points_credit_locked, points_reverse
 from members.locks import lock_member
 from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Refund, Store, Tier
-from members.tiers import tier_upgrade_if_qualified
+from members.tiers import qualification_window_start, qualifying_value_subquery, tier_upgrade_if_qualified
 
-from ..engine import Applicator, LineInput, PurchaseContext
+from ..engine import Applicator, PurchaseContext
 from ..errors import DuplicateExternalId, PurchaseNotFound, RefundExceedsPurchase
+from ..inputs import PurchaseInput, payload_digest
 from ..models import ActionRule, Award, Campaign, Referral
 from ..policy import get_policy
+from ..selectors import campaigns_for_purchase
+from .replays import KeyTaken, insert_keyed, record_once
 
 Kind = LedgerEntry.Kind
 Source = LedgerEntry.Source
 CENT = Decimal("0.01")
 # A purchase may be stamped a little ahead of our clock (tills drift), not more.
 CLOCK_SKEW = timedelta(minutes=5)
+# What a replay answers with, read with the member's lock.
+REPLAY_FIELDS = ("id", "external_id", "amount", "currency", "purchased_at", "available_at",
+                 "points_awarded", "payload_digest", "created_at")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -50,12 +62,6 @@ class RefundOutcome:
     refund: Refund
     purchase: Purchase
     created: bool
-
-
-def payload_digest(payload: dict[str, Any]) -> str:
-    """What a request carried, as a digest: a replay under the same key with another digest is a
-    conflict (purchases, refunds and activities all compare them)."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _money(value: Any, field: str) -> Decimal:
@@ -73,72 +79,17 @@ def _money(value: Any, field: str) -> Decimal:
     return amount.quantize(CENT)
 
 
-def _quantity(value: Any) -> Decimal:
-    try:
-        quantity = Decimal(str(value if value is not None else 1))
-    except (InvalidOperation, ValueError):
-        raise InvalidRequest(fields={"lines": ["A quantity is a number."]}) from None
-    if not quantity.is_finite() or quantity < 0 or quantity >= Decimal(10) ** 7:
-        raise InvalidRequest(fields={"lines": ["A quantity is a number, zero or more."]})
-    return quantity.quantize(Decimal("0.001"))
-
-
-def _lines(lines: list[dict[str, Any]] | None, amount: Decimal) -> list[LineInput]:
-    if not lines:
-        return [LineInput(amount=amount)]
-    parsed = [
-        LineInput(
-            amount=_money(line.get("amount"), "lines"),
-            sku=str(line.get("sku") or "").strip()[:64],
-            category=str(line.get("category") or "").strip()[:64],
-            quantity=_quantity(line.get("quantity")),
-        )
-        for line in lines
-    ]
-    return parsed
-
-
-def _check_lines_total(lines: list[LineInput], amount: Decimal) -> None:
-    if sum(line.amount for line in lines) != amount:
-        raise InvalidRequest(
-            "The lines must add up to the purchase amount.",
-            fields={"lines": ["The line amounts must add up to the purchase amount."]},
-        )
-
-
-def _replay_purchase(store: Store, external_id: str, digest: str) -> PurchaseOutcome | None:
-    purchase = Purchase.objects.filter(store=store, external_id=external_id).select_related("member").first()
-    if purchase is None:
-        return None
-    if purchase.payload_digest != digest:
-        raise DuplicateExternalId()
-    awards = list(Award.objects.filter(purchase=purchase).order_by("position"))
-    return PurchaseOutcome(purchase, awards, created=False)
-
-
 class _Granter:
     """How many points a campaign may still give this member: its per-member cap (what the
-    member already had from the capped campaigns is read in one query), then its total budget,
-    taken with a conditional UPDATE so concurrent purchases never overspend."""
+    member already had from each capped campaign was read with the member's facts), then its
+    total budget, taken with a conditional UPDATE so concurrent purchases never overspend."""
 
-    def __init__(self, member: Member, campaigns: list[Campaign]):
-        self.member = member
-        self.capped = [c.pk for c in campaigns if c.per_member_cap is not None]
-        self._used: dict[int, int] | None = None
-
-    def used(self, campaign: Campaign) -> int:
-        if self._used is None:
-            rows = (
-                Award.objects.filter(campaign_id__in=self.capped, member=self.member)
-                .values("campaign_id")
-                .annotate(total=Sum("points"))
-            )
-            self._used = {row["campaign_id"]: row["total"] for row in rows}
-        return self._used.get(campaign.pk, 0)
+    def __init__(self, used: dict[int, int]):
+        self.used = used
 
     def __call__(self, campaign: Campaign, points: int) -> int:
         if campaign.per_member_cap is not None:
-            points = min(points, max(campaign.per_member_cap - self.used(campaign), 0))
+            points = min(points, max(campaign.per_member_cap - self.used.get(campaign.pk, 0), 0))
         return campaign_budget_take(campaign=campaign, points=points)
 
 
@@ -161,162 +112,267 @@ def campaign_budget_take(*, campaign: Campaign, points: int) -> int:
     return 0
 
 
-def purchase_record(
-    *,
-    store: Store,
-    member_number: str,
-    external_id: str,
-    amount: Decimal | str,
-    currency: str,
-    purchased_at: datetime,
-    lines: list[dict[str, Any]] | None = None,
-    now: datetime | None = None,
-) -> PurchaseOutcome:
+def purchase_record(*, store: Store, purchase: PurchaseInput, now: datetime | None = None) -> PurchaseOutcome:
     """Record a store's sale and credit its points, pending through the return window.
 
     The same ``external_id`` from the same store again is a replay (the first outcome, nothing
     new); with a different payload it is ``DuplicateExternalId``.
     """
     now = now or timezone.now()
-    external_id = (external_id or "").strip()
-    if not external_id or len(external_id) > 100:
-        raise InvalidRequest(fields={"external_id": ["Required, at most 100 characters."]})
-    amount = _money(amount, "amount")
-    if timezone.is_naive(purchased_at):
-        raise InvalidRequest(fields={"purchased_at": ["A date and time with a timezone."]})
-    try:
-        purchased_at_utc = purchased_at.astimezone(UTC)
-    except OverflowError:
-        raise InvalidRequest(fields={"purchased_at": ["Out of range."]}) from None
-    line_inputs = _lines(lines, amount)
-    currency = (currency or "").strip().upper()
-    digest = payload_digest(
-        {
-            "member": member_number,
-            "amount": str(amount),
-            "currency": currency,
-            "purchased_at": purchased_at_utc.isoformat(),
-            "lines": [[str(li.amount), li.sku, li.category, str(li.quantity)] for li in line_inputs]
-            if lines
-            else [],
-        }
+    digest = purchase.digest
+    return record_once(
+        lock=lambda: _lock_member(store, purchase),
+        replay=lambda locked: _replay(store, purchase.external_id, digest, locked),
+        record=lambda locked: _record(store, purchase, digest, locked.member, now),
     )
-    with transaction.atomic():
-        if replay := _replay_purchase(store, external_id, digest):
-            return replay
-        member_id = (
-            Member.objects.filter(member_number=str(member_number)).values_list("pk", flat=True).first()
-        )
-        if member_id is None:
-            raise MemberNotFound()
-        member = lock_member(member_id)
-        # Concurrent replays wait on the member lock; the first may have committed meanwhile.
-        if replay := _replay_purchase(store, external_id, digest):
-            return replay
-        if member.status != Member.Status.ACTIVE:
-            raise MemberInactive()
-        program = Program.load()
-        _check_lines_total(line_inputs, amount)
-        if currency != program.currency:
-            raise InvalidRequest(fields={"currency": [f"The program's currency is {program.currency}."]})
-        if purchased_at > now + CLOCK_SKEW:
-            raise InvalidRequest(fields={"purchased_at": ["A purchase cannot be in the future."]})
-        if purchased_at < now - timedelta(days=3650):
-            raise InvalidRequest(fields={"purchased_at": ["Too far in the past."]})
-        tier = Tier.objects.filter(pk=member.tier_id).first()
-        is_first = not Purchase.objects.filter(member=member).exists()
-        try:
-            with transaction.atomic():
-                purchase = Purchase.objects.create(
-                    member=member,
-                    store=store,
-                    external_id=external_id,
-                    amount=amount,
-                    currency=currency,
-                    purchased_at=purchased_at,
-                    available_at=purchased_at + timedelta(days=program.return_window_days),
-                    payload_digest=digest,
-                    created_at=now,
-                )
-        except IntegrityError:
-            # The same external id for another member, committed while we waited.
-            if replay := _replay_purchase(store, external_id, digest):
-                return replay
-            raise DuplicateExternalId() from None
 
-        campaigns = list(Campaign.objects.for_purchase(at=purchased_at, store=store, tier=tier))
-        context = PurchaseContext(
-            amount=amount,
-            lines=line_inputs,
-            base_rate=program.base_earn_rate,
-            tier_multiplier=tier.multiplier if tier else Decimal("1"),
-            tier_code=tier.code if tier else "",
-            is_first_purchase=is_first,
-            policy=get_policy(),
-        )
-        result = Applicator(grant=_Granter(member, campaigns)).apply(context, campaigns)
 
-        PurchaseLine.objects.bulk_create(
-            PurchaseLine(
-                purchase=purchase,
-                sku=line.input.sku,
-                category=line.input.category,
-                quantity=line.input.quantity,
-                amount=line.input.amount,
-                points_awarded=line.points,
-            )
-            for line in result.lines
-        )
-        awards = Award.objects.bulk_create(
-            Award(
-                member=member,
-                purchase=purchase,
-                campaign=award.campaign,
-                source=award.source,
-                points=award.points,
-                position=position,
-                created_at=now,
-            )
-            for position, award in enumerate(result.awards)
-        )
-        common = {
-            "member_id": member.pk,
-            "source_type": Source.PURCHASE,
-            "source_id": str(purchase.pk),
-            "earned_at": purchased_at,
-            "available_at": purchase.available_at,
-            "now": now,
-        }
-        earned = sum(a.points for a in result.awards if a.campaign is None)
-        if earned > 0:
-            points_credit(
-                points=earned,
-                kind=Kind.EARN,
-                idempotency_key=f"purchase:{purchase.pk}",
-                description=f"Purchase {external_id} at {store.name}"[:255],
-                **common,
-            )
-        bonuses = [award for award in result.awards if award.campaign is not None]
-        if bonuses:
-            # One entry for every campaign's points (the awards keep the breakdown), so the
-            # number of queries does not grow with the number of campaigns.
-            names = ", ".join(award.campaign.name for award in bonuses)
-            points_credit(
-                points=sum(award.points for award in bonuses),
-                kind=Kind.BONUS,
-                idempotency_key=f"purchase:{purchase.pk}:campaigns",
-                description=f"{names} (purchase {external_id})"[:255],
-                **common,
-            )
-        purchase.points_awarded = result.points
-        Purchase.objects.filter(pk=purchase.pk).update(points_awarded=result.points)
+@dataclass(frozen=True)
+class _Locked:
+    member: Member
+    earlier: Purchase | None  # this store's purchase with the same external id
 
-        # After the points: this purchase earned at the tier the member had when they bought.
-        member.tier = tier
-        tier_upgrade_if_qualified(member, now=now)
-        if is_first and member.referred_by_id:
-            referral_settle(member=member, purchase=purchase, program=program, now=now)
-        return PurchaseOutcome(purchase, awards, created=True)
+
+def _lock_member(store: Store, purchase: PurchaseInput) -> _Locked:
+    """The member row, locked, with the store's purchase under the same external id if there is
+    one: one statement. (One row is locked, so lock order does not arise.)"""
+    earlier = FilteredRelation(
+        "purchases", condition=Q(purchases__store=store, purchases__external_id=purchase.external_id)
+    )
+    member = (
+        Member.objects.select_for_update(of=("self",))
+        .annotate(earlier=earlier)
+        .annotate(**{f"earlier_{name}": F(f"earlier__{name}") for name in REPLAY_FIELDS})
+        .filter(member_number=purchase.member)
+        .first()
+    )
+    if member is None:
+        raise MemberNotFound()
+    if member.earlier_id is None:
+        return _Locked(member, None)
+    fields = {name: getattr(member, f"earlier_{name}") for name in REPLAY_FIELDS}
+    return _Locked(member, Purchase(member=member, store=store, **fields))
+
+
+def _replay(store: Store, external_id: str, digest: str, locked: _Locked | None) -> PurchaseOutcome | None:
+    if locked is not None:
+        earlier = locked.earlier
+    else:
+        earlier = (
+            Purchase.objects.filter(store=store, external_id=external_id).select_related("member").first()
+        )
+    if earlier is None:
+        return None
+    if earlier.payload_digest != digest:
+        raise DuplicateExternalId()
+    awards = list(Award.objects.filter(purchase_id=earlier.pk).order_by("position"))
+    return PurchaseOutcome(earlier, awards, created=False)
+
+
+@dataclass(frozen=True)
+class _MemberFacts:
+    is_first_purchase: bool
+    qualifying_value: Decimal | None  # before this purchase; None on the top tier (not read)
+    cap_used: dict[int, int]  # campaign id -> points the member already had from it
+
+
+def _member_facts(
+    member: Member, *, tier: Tier | None, campaigns: list[Campaign], program: Program, now: datetime
+) -> _MemberFacts:
+    """What the rules need to know about the member, in one query (none when nothing is
+    needed). Read under the member's lock, so no other purchase of theirs can change it."""
+    wanted = {}
+    if campaigns or member.referred_by_id:
+        wanted["has_purchases"] = Exists(Purchase.objects.filter(member=OuterRef("pk")))
+    if config.tiers().above(tier) is not None:
+        wanted["qualifying_value"] = qualifying_value_subquery(program, as_of=now)
+    capped = [campaign.pk for campaign in campaigns if campaign.per_member_cap is not None]
+    for campaign_id in capped:
+        given = Award.objects.filter(member=OuterRef("pk"), campaign_id=campaign_id)
+        wanted[f"cap_{campaign_id}"] = Subquery(
+            given.values("member").annotate(total=Sum("points")).values("total")
+        )
+    row = Member.objects.filter(pk=member.pk).values(**wanted).first() if wanted else {}
+    return _MemberFacts(
+        is_first_purchase="has_purchases" in row and not row["has_purchases"],
+        qualifying_value=Decimal(row["qualifying_value"] or 0) if "qualifying_value" in row else None,
+        cap_used={campaign_id: row[f"cap_{campaign_id}"] or 0 for campaign_id in capped},
+    )
+
+
+def _record(
+    store: Store, purchase: PurchaseInput, digest: str, member: Member, now: datetime
+) -> PurchaseOutcome:
+    if member.status != Member.Status.ACTIVE:
+        raise MemberInactive()
+    purchase.check_lines_add_up()
+    program = config.program()
+    if purchase.currency != program.currency:
+        raise InvalidRequest(fields={"currency": [f"The program's currency is {program.currency}."]})
+    if purchase.purchased_at > now + CLOCK_SKEW:
+        raise InvalidRequest(fields={"purchased_at": ["A purchase cannot be in the future."]})
+    if purchase.purchased_at < now - timedelta(days=3650):
+        raise InvalidRequest(fields={"purchased_at": ["Too far in the past."]})
+    tier = config.tiers().get(member.tier_id)
+    campaigns = campaigns_for_purchase(at=purchase.purchased_at, store=store, tier=tier)
+    facts = _member_facts(member, tier=tier, campaigns=campaigns, program=program, now=now)
+    context = PurchaseContext(
+        amount=purchase.amount,
+        lines=purchase.line_inputs,
+        base_rate=program.base_earn_rate,
+        tier_multiplier=tier.multiplier if tier else Decimal("1"),
+        tier_code=tier.code if tier else "",
+        is_first_purchase=facts.is_first_purchase,
+        policy=get_policy(),
+    )
+    result = Applicator(grant=_Granter(facts.cap_used)).apply(context, campaigns)
+
+    recorded = Purchase(
+        member=member,
+        store=store,
+        external_id=purchase.external_id,
+        amount=purchase.amount,
+        currency=purchase.currency,
+        purchased_at=purchase.purchased_at,
+        available_at=purchase.purchased_at + timedelta(days=program.return_window_days),
+        points_awarded=result.points,
+        payload_digest=digest,
+        created_at=now,
+    )
+    lines = [
+        PurchaseLine(
+            sku=line.input.sku,
+            category=line.input.category,
+            quantity=line.input.quantity,
+            amount=line.input.amount,
+            points_awarded=line.points,
+        )
+        for line in result.lines
+    ]
+    awards = [
+        Award(
+            member=member,
+            campaign=award.campaign,
+            source=award.source,
+            points=award.points,
+            position=position,
+            created_at=now,
+        )
+        for position, award in enumerate(result.awards)
+    ]
+    _insert_purchase(recorded, lines, awards)
+
+    credits = []
+    earned = sum(award.points for award in result.awards if award.campaign is None)
+    if earned > 0:
+        description = f"Purchase {purchase.external_id} at {store.name}"
+        credits.append(Credit(earned, f"purchase:{recorded.pk}", Kind.EARN, description[:255]))
+    bonuses = [award for award in result.awards if award.campaign is not None]
+    if bonuses:
+        # One entry for every campaign's points (the awards keep the breakdown), so the
+        # number of statements does not grow with the number of campaigns.
+        names = ", ".join(award.campaign.name for award in bonuses)
+        credits.append(
+            Credit(
+                sum(award.points for award in bonuses),
+                f"purchase:{recorded.pk}:campaigns",
+                Kind.BONUS,
+                f"{names} (purchase {purchase.external_id})"[:255],
+            )
+        )
+    if credits:
+        points_credit_locked(
+            member=member,
+            credits=credits,
+            source_type=Source.PURCHASE,
+            source_id=str(recorded.pk),
+            earned_at=purchase.purchased_at,
+            available_at=recorded.available_at,
+            now=now,
+        )
+
+    # After the points: this purchase earned at the tier the member had when they bought.
+    if facts.qualifying_value is not None:
+        value = facts.qualifying_value + _qualifying_gain(purchase, result.points, program, now)
+        tier_upgrade_if_qualified(member, now=now, value=value)
+    if facts.is_first_purchase and member.referred_by_id:
+        referral_settle(member=member, purchase=recorded, program=program, now=now)
+    return PurchaseOutcome(recorded, awards, created=True)
+
+
+def _qualifying_gain(purchase: PurchaseInput, points: int, program: Program, now: datetime) -> Decimal:
+    """What this purchase adds to the member's qualifying value as of ``now``."""
+    if program.tier_metric == Program.TierMetric.POINTS:
+        return Decimal(points)  # its entries are dated now, inside the window
+    in_window = qualification_window_start(program, now) < purchase.purchased_at <= now
+    return purchase.amount if in_window else Decimal("0")
+
+
+def _insert_purchase(purchase: Purchase, lines: list[PurchaseLine], awards: list[Award]) -> None:
+    """Insert the purchase (``KeyTaken`` when the store's external id is taken), its lines and
+    its awards; on PostgreSQL in one statement."""
+    if connection.vendor != "postgresql":
+        insert_keyed(purchase)
+        for row in (*lines, *awards):
+            row.purchase = purchase
+        PurchaseLine.objects.bulk_create(lines)
+        Award.objects.bulk_create(awards)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PURCHASE_SQL,
+            {
+                "member": purchase.member_id,
+                "store": purchase.store_id,
+                "external_id": purchase.external_id,
+                "amount": purchase.amount,
+                "currency": purchase.currency,
+                "purchased_at": purchase.purchased_at,
+                "available_at": purchase.available_at,
+                "points": purchase.points_awarded,
+                "digest": purchase.payload_digest,
+                "now": purchase.created_at,
+                "skus": [line.sku for line in lines],
+                "categories": [line.category for line in lines],
+                "quantities": [line.quantity for line in lines],
+                "amounts": [line.amount for line in lines],
+                "line_points": [line.points_awarded for line in lines],
+                "campaigns": [award.campaign_id for award in awards],
+                "sources": [award.source for award in awards],
+                "award_points": [award.points for award in awards],
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise KeyTaken()
+    purchase.pk = row[0]
+    for award in awards:
+        award.purchase = purchase
+
+
+_PURCHASE_SQL = """
+WITH purchase AS (
+    INSERT INTO members_purchase (member_id, store_id, external_id, amount, currency, purchased_at,
+                                  available_at, points_awarded, refunded_amount, points_reversed,
+                                  payload_digest, created_at)
+    VALUES (%(member)s, %(store)s, %(external_id)s, %(amount)s, %(currency)s, %(purchased_at)s,
+            %(available_at)s, %(points)s, 0, 0, %(digest)s, %(now)s)
+    ON CONFLICT (store_id, external_id) DO NOTHING
+    RETURNING id
+), line AS (
+    INSERT INTO members_purchaseline (purchase_id, sku, category, quantity, amount, points_awarded)
+    SELECT purchase.id, line.sku, line.category, line.quantity, line.amount, line.points
+    FROM purchase, unnest(%(skus)s::varchar[], %(categories)s::varchar[], %(quantities)s::numeric[],
+                          %(amounts)s::numeric[], %(line_points)s::integer[])
+                   AS line (sku, category, quantity, amount, points)
+), award AS (
+    INSERT INTO campaigns_award (member_id, purchase_id, campaign_id, source, points, position, created_at)
+    SELECT %(member)s, purchase.id, award.campaign_id, award.source, award.points, award.n - 1, %(now)s
+    FROM purchase, unnest(%(campaigns)s::bigint[], %(sources)s::varchar[], %(award_points)s::integer[])
+                   WITH ORDINALITY AS award (campaign_id, source, points, n)
+)
+SELECT id FROM purchase
+"""
 
 
 def referral_settle(
@@ -374,15 +430,6 @@ def referral_settle(
     return referral
 
 
-def _replay_refund(store: Store, external_id: str, digest: str) -> RefundOutcome | None:
-    refund = Refund.objects.filter(store=store, external_id=external_id).select_related("purchase").first()
-    if refund is None:
-        return None
-    if refund.payload_digest != digest:
-        raise DuplicateExternalId()
-    return RefundOutcome(refund, refund.purchase, created=False)
-
-
 def refund_record(
     *,
     store: Store,
@@ -405,48 +452,54 @@ def refund_record(
     if purchase is None:
         raise PurchaseNotFound()
     digest = payload_digest({"purchase": purchase.pk, "amount": str(amount)})
-    with transaction.atomic():
-        if replay := _replay_refund(store, external_id, digest):
-            return replay
-        lock_member(purchase.member_id)
-        if replay := _replay_refund(store, external_id, digest):
-            return replay
-        purchase = Purchase.objects.select_for_update().get(pk=purchase.pk)
-        left = purchase.amount - purchase.refunded_amount
+
+    def replay(_locked: Member | None) -> RefundOutcome | None:
+        refund = (
+            Refund.objects.filter(store=store, external_id=external_id).select_related("purchase").first()
+        )
+        if refund is None:
+            return None
+        if refund.payload_digest != digest:
+            raise DuplicateExternalId()
+        return RefundOutcome(refund, refund.purchase, created=False)
+
+    def record(_member: Member) -> RefundOutcome:
+        locked = Purchase.objects.select_for_update().get(pk=purchase.pk)
+        left = locked.amount - locked.refunded_amount
         if amount > left:
             raise RefundExceedsPurchase(
                 f"{left} is left to refund of that purchase; {amount} asked.",
                 fields={"amount": [f"At most {left}."]},
             )
-        refunded = purchase.refunded_amount + amount
-        target = math.floor(purchase.points_awarded * refunded / purchase.amount)
-        reverse = max(target - purchase.points_reversed, 0)
-        try:
-            with transaction.atomic():
-                refund = Refund.objects.create(
-                    purchase=purchase,
-                    store=store,
-                    external_id=external_id,
-                    amount=amount,
-                    points_reversed=reverse,
-                    payload_digest=digest,
-                    created_at=now,
-                )
-        except IntegrityError:
-            raise DuplicateExternalId() from None
+        refunded = locked.refunded_amount + amount
+        target = math.floor(locked.points_awarded * refunded / locked.amount)
+        reverse = max(target - locked.points_reversed, 0)
+        refund = insert_keyed(
+            Refund(
+                purchase=locked,
+                store=store,
+                external_id=external_id,
+                amount=amount,
+                points_reversed=reverse,
+                payload_digest=digest,
+                created_at=now,
+            )
+        )
         if reverse:
             points_reverse(
-                member_id=purchase.member_id,
+                member_id=locked.member_id,
                 source_type=Source.PURCHASE,
-                source_id=str(purchase.pk),
+                source_id=str(locked.pk),
                 idempotency_key=f"refund:{refund.pk}",
                 points=reverse,
-                description=f"Refund {external_id} of purchase {purchase.external_id}"[:255],
+                description=f"Refund {external_id} of purchase {locked.external_id}"[:255],
                 now=now,
             )
-        Purchase.objects.filter(pk=purchase.pk).update(
+        Purchase.objects.filter(pk=locked.pk).update(
             refunded_amount=refunded, points_reversed=F("points_reversed") + reverse
         )
-        purchase.refunded_amount = refunded
-        purchase.points_reversed += reverse
-        return RefundOutcome(refund, purchase, created=True)
+        locked.refunded_amount = refunded
+        locked.points_reversed += reverse
+        return RefundOutcome(refund, locked, created=True)
+
+    return record_once(lock=lambda: lock_member(purchase.member_id), replay=replay, record=record)

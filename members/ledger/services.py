@@ -10,14 +10,15 @@ they came from, so they keep their original expiry.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from .. import config
 from ..errors import (
     IdempotencyConflict,
     InsufficientPoints,
@@ -27,7 +28,7 @@ from ..errors import (
     NothingToReverse,
 )
 from ..locks import lock_member
-from ..models import LedgerEntry, LotAllocation, Member, PointLot, Program, User
+from ..models import LedgerEntry, LotAllocation, Member, PointLot, User
 
 Kind = LedgerEntry.Kind
 Source = LedgerEntry.Source
@@ -42,6 +43,20 @@ class Posting:
 
     entry: LedgerEntry
     created: bool
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One credit of ``points_credit_locked``: its own entry and its own lot."""
+
+    points: int
+    idempotency_key: str
+    kind: str = Kind.EARN
+    description: str = ""
+
+
+CREDIT_KINDS = (Kind.EARN, Kind.BONUS, Kind.ADJUST, Kind.REVERSAL)
+DEBIT_KINDS = (Kind.REDEEM, Kind.ADJUST)
 
 
 def points_credit(
@@ -62,47 +77,185 @@ def points_credit(
     at once) and expires as the program says, counted from ``earned_at``."""
     _check_points(points)
     _check_key(idempotency_key)
-    if kind not in (Kind.EARN, Kind.BONUS, Kind.ADJUST, Kind.REVERSAL):
+    if kind not in CREDIT_KINDS:
         raise InvalidRequest(f"A credit cannot be of kind {kind!r}.")
-    now = now or timezone.now()
     with transaction.atomic():
         member = lock_member(member_id)
         if replay := _replay(idempotency_key, member=member, kind=kind, points=points):
             return replay
-        if member.status == Member.Status.CLOSED:
-            raise MemberInactive()
-        available_at = available_at or now
-        program = Program.load()
+        (entry,) = points_credit_locked(
+            member=member,
+            credits=[Credit(points, idempotency_key, kind, description)],
+            source_type=source_type,
+            source_id=source_id,
+            earned_at=earned_at,
+            available_at=available_at,
+            created_by=created_by,
+            now=now,
+        )
+        return Posting(entry, created=True)
+
+
+def points_credit_locked(
+    *,
+    member: Member,
+    credits: Sequence[Credit],
+    source_type: str,
+    source_id: str = "",
+    earned_at: datetime | None = None,
+    available_at: datetime | None = None,
+    created_by: User | None = None,
+    now: datetime | None = None,
+) -> list[LedgerEntry]:
+    """``points_credit`` for a caller that already holds ``member`` locked in its open
+    transaction (and has not changed its balances since): each credit opens its own lot, all
+    from one source with the same dates. On PostgreSQL the entries, the lots and the balances
+    are one statement. There is no replay check: every key must be new, and a key in use is
+    ``IdempotencyConflict``, after which the caller's transaction can only roll back."""
+    for credit in credits:
+        _check_points(credit.points)
+        _check_key(credit.idempotency_key)
+        if credit.kind not in CREDIT_KINDS:
+            raise InvalidRequest(f"A credit cannot be of kind {credit.kind!r}.")
+    if member.status == Member.Status.CLOSED:
+        raise MemberInactive()
+    now = now or timezone.now()
+    available_at = available_at or now
+    expires_at = config.program().lot_expiry(earned_at or now)
+    pending = available_at > now
+    if _debt(member) or connection.vendor != "postgresql":
+        return _credit_rows(
+            member, credits, source_type, source_id, available_at, expires_at, created_by, now
+        )
+    balances, total = [], member.points_total
+    for credit in credits:
+        total += credit.points
+        balances.append(total)
+    points = sum(credit.points for credit in credits)
+    if pending:
+        member.points_pending += points
+    else:
+        member.points_available += points
+    member.last_activity_at = max(member.last_activity_at or now, now)
+    _check_balances(member, balances[-1])
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(
+                _CREDIT_SQL,
+                {
+                    "member": member.pk,
+                    "kinds": [credit.kind for credit in credits],
+                    "points": [credit.points for credit in credits],
+                    "balances": balances,
+                    "descriptions": [credit.description for credit in credits],
+                    "keys": [credit.idempotency_key for credit in credits],
+                    "source_type": source_type,
+                    "source_id": source_id,
+                    "created_by": created_by.pk if created_by else None,
+                    "now": now,
+                    "pending": pending,
+                    "available_at": available_at,
+                    "expires_at": expires_at,
+                    "available": member.points_available,
+                    "pending_total": member.points_pending,
+                    "last_activity_at": member.last_activity_at,
+                },
+            )
+        except IntegrityError:
+            raise IdempotencyConflict() from None
+        ids = [row[0] for row in cursor.fetchall()]
+    return [
+        LedgerEntry(
+            pk=entry_id,
+            member=member,
+            kind=credit.kind,
+            points=credit.points,
+            balance_after=balance,
+            source_type=source_type,
+            source_id=source_id,
+            description=credit.description,
+            idempotency_key=credit.idempotency_key,
+            created_by=created_by,
+            created_at=now,
+        )
+        for entry_id, credit, balance in zip(ids, credits, balances, strict=True)
+    ]
+
+
+# The entries (in order, so their ids follow their balances), a lot for each, and the member's
+# cached balances, in one statement.
+_CREDIT_SQL = """
+WITH entry AS (
+    INSERT INTO members_ledgerentry (member_id, kind, points, balance_after, source_type, source_id,
+                                     description, idempotency_key, created_by_id, created_at)
+    SELECT %(member)s, c.kind, c.points, c.balance_after, %(source_type)s, %(source_id)s, c.description,
+           c.idempotency_key, %(created_by)s::bigint, %(now)s
+    FROM unnest(%(kinds)s::varchar[], %(points)s::integer[], %(balances)s::integer[],
+                %(descriptions)s::varchar[], %(keys)s::varchar[])
+         WITH ORDINALITY AS c (kind, points, balance_after, description, idempotency_key, n)
+    ORDER BY c.n
+    RETURNING id, points
+), lot AS (
+    INSERT INTO members_pointlot (member_id, entry_id, points, remaining, is_pending, available_at,
+                                  expires_at, created_at)
+    SELECT %(member)s, entry.id, entry.points, entry.points, %(pending)s, %(available_at)s,
+           %(expires_at)s::timestamptz, %(now)s
+    FROM entry
+), balance AS (
+    UPDATE members_member
+    SET points_available = %(available)s, points_pending = %(pending_total)s,
+        last_activity_at = %(last_activity_at)s
+    WHERE id = %(member)s
+)
+SELECT id FROM entry ORDER BY id
+"""
+
+
+def _credit_rows(
+    member: Member,
+    credits: Sequence[Credit],
+    source_type: str,
+    source_id: str,
+    available_at: datetime,
+    expires_at: datetime | None,
+    created_by: User | None,
+    now: datetime,
+) -> list[LedgerEntry]:
+    """The same as ``_CREDIT_SQL``, a row at a time: on other databases, and when the points
+    first pay off a debt (which takes them from the new lots with allocations)."""
+    entries = []
+    for credit in credits:
         debt = _debt(member)
         entry = _write_entry(
             member,
-            kind=kind,
-            points=points,
-            idempotency_key=idempotency_key,
+            kind=credit.kind,
+            points=credit.points,
+            idempotency_key=credit.idempotency_key,
             source_type=source_type,
             source_id=source_id,
-            description=description,
+            description=credit.description,
             created_by=created_by,
             now=now,
         )
         lot = PointLot.objects.create(
             member=member,
             entry=entry,
-            points=points,
-            remaining=points,
+            points=credit.points,
+            remaining=credit.points,
             is_pending=available_at > now,
             available_at=available_at,
-            expires_at=program.lot_expiry(earned_at or now),
+            expires_at=expires_at,
             created_at=now,
         )
         if lot.is_pending:
-            member.points_pending += points
+            member.points_pending += credit.points
         else:
-            member.points_available += points
+            member.points_available += credit.points
         _settle_debt(member, entry, debt, lots=[lot])
-        member.last_activity_at = max(member.last_activity_at or now, now)
-        _save_balances(member, entry)
-        return Posting(entry, created=True)
+        entries.append(entry)
+    member.last_activity_at = max(member.last_activity_at or now, now)
+    _save_balances(member, entries[-1])
+    return entries
 
 
 def points_debit(
@@ -121,19 +274,57 @@ def points_debit(
     overdraws: with too few points it raises ``InsufficientPoints`` and writes nothing."""
     _check_points(points)
     _check_key(idempotency_key)
-    if kind not in (Kind.REDEEM, Kind.ADJUST):
+    if kind not in DEBIT_KINDS:
         raise InvalidRequest(f"A debit cannot be of kind {kind!r}.")
-    now = now or timezone.now()
     with transaction.atomic():
         member = lock_member(member_id)
         if replay := _replay(idempotency_key, member=member, kind=kind, points=-points):
             return replay
-        if member.status != Member.Status.ACTIVE:
-            raise MemberInactive()
-        if member.points_available < points:
-            raise InsufficientPoints(
-                f"The member has {max(member.points_available, 0)} points available; {points} are needed."
-            )
+        entry = points_debit_locked(
+            member=member,
+            points=points,
+            idempotency_key=idempotency_key,
+            source_type=source_type,
+            source_id=source_id,
+            kind=kind,
+            description=description,
+            created_by=created_by,
+            now=now,
+        )
+        return Posting(entry, created=True)
+
+
+def points_debit_locked(
+    *,
+    member: Member,
+    points: int,
+    idempotency_key: str,
+    source_type: str,
+    source_id: str = "",
+    kind: str = Kind.REDEEM,
+    description: str = "",
+    created_by: User | None = None,
+    now: datetime | None = None,
+) -> LedgerEntry:
+    """``points_debit`` for a caller that already holds ``member`` locked in its open
+    transaction (and has not changed its balances since). On PostgreSQL the entry, the lots it
+    takes, their allocations and the balance are one statement. No replay check: the key must be
+    new, and a key in use is ``IdempotencyConflict``, after which the caller's transaction can
+    only roll back."""
+    _check_points(points)
+    _check_key(idempotency_key)
+    if kind not in DEBIT_KINDS:
+        raise InvalidRequest(f"A debit cannot be of kind {kind!r}.")
+    if member.status != Member.Status.ACTIVE:
+        raise MemberInactive()
+    if member.points_available < points:
+        raise InsufficientPoints(
+            f"The member has {max(member.points_available, 0)} points available; {points} are needed."
+        )
+    now = now or timezone.now()
+    balance_after = member.points_total - points
+    member.last_activity_at = max(member.last_activity_at or now, now)
+    if connection.vendor != "postgresql":
         entry = _write_entry(
             member,
             kind=kind,
@@ -146,11 +337,83 @@ def points_debit(
             now=now,
         )
         taken = _take(member, entry, points, _open_lots(member, pending=False))
-        if taken != points:  # the cache said there were enough: the ledger disagrees with itself
-            raise RuntimeError(f"Member {member.pk}: available lots hold less than the balance.")
-        member.last_activity_at = max(member.last_activity_at or now, now)
+        _check_taken(member, taken, points)
         _save_balances(member, entry)
-        return Posting(entry, created=True)
+        return entry
+    member.points_available -= points
+    _check_balances(member, balance_after)
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(
+                _DEBIT_SQL,
+                {
+                    "member": member.pk,
+                    "kind": kind,
+                    "points": points,
+                    "balance_after": balance_after,
+                    "source_type": source_type,
+                    "source_id": source_id,
+                    "description": description,
+                    "key": idempotency_key,
+                    "created_by": created_by.pk if created_by else None,
+                    "now": now,
+                    "available": member.points_available,
+                    "last_activity_at": member.last_activity_at,
+                },
+            )
+        except IntegrityError:
+            raise IdempotencyConflict() from None
+        entry_id, taken = cursor.fetchone()
+    _check_taken(member, taken, points)
+    return LedgerEntry(
+        pk=entry_id,
+        member=member,
+        kind=kind,
+        points=-points,
+        balance_after=balance_after,
+        source_type=source_type,
+        source_id=source_id,
+        description=description,
+        idempotency_key=idempotency_key,
+        created_by=created_by,
+        created_at=now,
+    )
+
+
+# The entry, the available lots it empties soonest-expiring first (LOT_ORDER) with an
+# allocation each, and the member's balance, in one statement; it answers what the lots gave.
+_DEBIT_SQL = """
+WITH entry AS (
+    INSERT INTO members_ledgerentry (member_id, kind, points, balance_after, source_type, source_id,
+                                     description, idempotency_key, created_by_id, created_at)
+    VALUES (%(member)s, %(kind)s, -%(points)s, %(balance_after)s, %(source_type)s, %(source_id)s,
+            %(description)s, %(key)s, %(created_by)s::bigint, %(now)s)
+    RETURNING id
+), open AS (
+    SELECT id, remaining,
+           SUM(remaining) OVER (ORDER BY expires_at ASC NULLS LAST, id) - remaining AS before
+    FROM members_pointlot
+    WHERE member_id = %(member)s AND remaining > 0 AND NOT is_pending
+), take AS (
+    SELECT id, LEAST(remaining, %(points)s - before) AS points FROM open WHERE before < %(points)s
+), taken AS (
+    UPDATE members_pointlot lot SET remaining = lot.remaining - take.points
+    FROM take WHERE lot.id = take.id
+    RETURNING lot.id, take.points
+), allocation AS (
+    INSERT INTO members_lotallocation (entry_id, lot_id, points)
+    SELECT entry.id, taken.id, taken.points FROM entry, taken
+), balance AS (
+    UPDATE members_member SET points_available = %(available)s, last_activity_at = %(last_activity_at)s
+    WHERE id = %(member)s
+)
+SELECT entry.id, (SELECT COALESCE(SUM(points), 0) FROM taken) FROM entry
+"""
+
+
+def _check_taken(member: Member, taken: int, points: int) -> None:
+    if taken != points:  # the cache said there were enough: the ledger disagrees with itself
+        raise RuntimeError(f"Member {member.pk}: available lots hold less than the balance.")
 
 
 def points_reverse(
@@ -358,17 +621,17 @@ def _debt(member: Member) -> int:
 
 def _write_entry(member: Member, *, kind: str, points: int, now: datetime, **fields) -> LedgerEntry:
     try:
-        with transaction.atomic():
-            return LedgerEntry.objects.create(
-                member=member,
-                kind=kind,
-                points=points,
-                balance_after=member.points_total + points,
-                created_at=now,
-                **fields,
-            )
+        return LedgerEntry.objects.create(
+            member=member,
+            kind=kind,
+            points=points,
+            balance_after=member.points_total + points,
+            created_at=now,
+            **fields,
+        )
     except IntegrityError:
         # Another member's entry holds the key (the member lock serialises this member's own).
+        # No savepoint: the transaction this runs in is rolled back by the raise.
         raise IdempotencyConflict() from None
 
 
@@ -415,9 +678,13 @@ def _settle_debt(member: Member, entry: LedgerEntry, debt: int, *, lots: list[Po
     member.points_available += paid
 
 
-def _save_balances(member: Member, entry: LedgerEntry) -> None:
-    if member.points_total != entry.balance_after or member.points_pending < 0:
+def _check_balances(member: Member, balance_after: int) -> None:
+    if member.points_total != balance_after or member.points_pending < 0:
         raise RuntimeError(f"Member {member.pk}: balances would disagree with the journal.")
+
+
+def _save_balances(member: Member, entry: LedgerEntry) -> None:
+    _check_balances(member, entry.balance_after)
     Member.objects.filter(pk=member.pk).update(
         points_available=member.points_available,
         points_pending=member.points_pending,

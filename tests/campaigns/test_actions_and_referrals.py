@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from campaigns.demo import seed_program as seed_rules
+from campaigns.inputs import PurchaseInput
 from campaigns.models import Referral
 from campaigns.services import birthday_bonuses_award, purchase_record, signup_bonus_award
 from campaigns.tasks import birthday_bonuses_award_task
@@ -32,14 +33,14 @@ def store(db):
 
 
 def buy(store, member: Member, external_id: str, amount: str = "50.00") -> None:
-    purchase_record(
-        store=store,
-        member_number=member.member_number,
-        external_id=external_id,
-        amount=amount,
-        currency="USD",
-        purchased_at=NOW - timedelta(minutes=1),
-    )
+    purchase = {
+        "member": member.member_number,
+        "external_id": external_id,
+        "amount": amount,
+        "currency": "USD",
+        "purchased_at": NOW - timedelta(minutes=1),
+    }
+    purchase_record(store=store, purchase=PurchaseInput.parse(purchase))
 
 
 def entries(member: Member, source: str) -> list[int]:
