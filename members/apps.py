@@ -8,6 +8,6 @@ class MembersConfig(AppConfig):
     def ready(self) -> None:
         from . import receivers  # noqa: F401  (connects the allauth signal receivers)
         from .config import watch
-        from .models import Program, Tier
+        from .models import ApiKey, Program, Store, Tier
 
-        watch(Program, Tier)
+        watch(Program, Tier, Store, ApiKey)

@@ -1,9 +1,9 @@
 """What every request reads and staff change a few times a year (the program's settings, the
-tiers, and, registered by the campaigns app, the campaigns a purchase may meet), kept in each
-process's memory and checked against one version stamp in the shared cache (Redis in
-production) at most once per request.
+tiers, the stores' API keys, and, registered by the campaigns app, the campaigns a purchase may
+meet), kept in each process's memory and checked against one version stamp in the shared cache
+(Redis in production) at most once per request.
 
-Saving, updating or deleting one of those rows (admin, the tier-draft publish, a shell) bumps
+Saving, updating or deleting one of those rows (admin, the tier-draft publish, revoking a key) bumps
 the stamp through ``config_changed``: the models' signals and their querysets' ``update`` call
 it, so every process reloads on its next request. The stamp is bumped at once, so this process
 and the rest of its transaction see the change, and again after the change commits: another
@@ -16,6 +16,7 @@ Values kept here are shared by every request of the process: read them, never ch
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from .models import Program, Tier
 
 STAMP_KEY = "loyalty:config:stamp"
+# Outside requests (a task recording a CSV of purchases), how long a stamp read holds.
+RECHECK_SECONDS = 1.0
 T = TypeVar("T")
 
 
@@ -39,6 +42,7 @@ class _State(threading.local):
         self.values: dict[str, Any] = {}
         self.in_request = False
         self.checked = False  # the stamp was read during the current request
+        self.read_at = 0.0  # when the stamp was last read (time.monotonic)
         self.dirty = False  # a change of this process is not committed yet
 
 
@@ -47,14 +51,16 @@ _state = _State()
 
 def cached(name: str, load: Callable[[], T]) -> T:
     """The value ``load()`` returned for ``name`` since the stamp last moved (loaded now when it
-    moved). In a request the stamp is read once; elsewhere (tasks, commands) on every call."""
+    moved). In a request the stamp is read once; elsewhere (tasks, commands) at most once every
+    ``RECHECK_SECONDS``, and at once after a change made in this thread."""
     state = _state
-    if not state.checked or state.stamp is None:
+    if state.stamp is None or not (state.checked if state.in_request else _recent(state.read_at)):
         stamp = _read_stamp()
         if stamp != state.stamp:
             state.values = {}
             state.stamp = stamp
         state.checked = state.in_request
+        state.read_at = time.monotonic()
     try:
         return state.values[name]
     except KeyError:
@@ -73,6 +79,13 @@ def config_changed(**kwargs: Any) -> None:
     transaction.on_commit(_committed)
 
 
+def forget() -> None:
+    """Drop what this thread keeps, so that the next call reads the stamp (tests call it when
+    they roll the database back under it)."""
+    _state.values = {}
+    _state.stamp = None
+
+
 def _committed() -> None:
     _state.dirty = False
     _bump()
@@ -82,6 +95,10 @@ def _bump() -> None:
     cache.set(STAMP_KEY, uuid.uuid4().hex, timeout=None)
     _state.values = {}
     _state.stamp = None
+
+
+def _recent(read_at: float) -> bool:
+    return time.monotonic() - read_at < RECHECK_SECONDS
 
 
 def _read_stamp() -> str:

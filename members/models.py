@@ -212,6 +212,8 @@ class Store(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = ConfigQuerySet.as_manager()  # the API keeps stores with their keys
+
     class Meta:
         ordering = ["name"]
 
@@ -219,8 +221,13 @@ class Store(models.Model):
         return self.name
 
 
+class ApiKeyQuerySet(ConfigQuerySet):
+    counters = frozenset({"last_used_at"})
+
+
 class ApiKey(models.Model):
-    """A store's key for the HTTP API. Only a SHA-256 digest is kept; the key is shown once."""
+    """A store's key for the HTTP API. Only a SHA-256 digest is kept; the key is shown once.
+    Keys in use are kept per process (``members.config``)."""
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100, blank=True)
@@ -229,6 +236,8 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "API key"

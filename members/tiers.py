@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, OuterRef, Subquery, Sum
+from django.db import connection
 from django.utils import timezone
 
 from . import config
-from .models import LedgerEntry, Member, Program, Purchase, Tier, TierChange
+from .models import Member, Program, Tier, TierChange
 
 
 def qualification_window_start(program: Program, as_of: datetime) -> datetime:
@@ -24,33 +24,41 @@ def qualifying_value(
     member: Member, *, as_of: datetime | None = None, program: Program | None = None
 ) -> Decimal:
     """Qualifying spend (purchases less refunds) or points earned, over the program's window."""
-    as_of = as_of or timezone.now()
-    value = (
-        Member.objects.filter(pk=member.pk)
-        .annotate(value=qualifying_value_subquery(program or config.program(), as_of=as_of))
-        .values_list("value", flat=True)
-        .first()
-    )
-    return Decimal(value or 0)
+    program = program or config.program()
+    sql, params = qualifying_value_sql(program, as_of=as_of or timezone.now(), member="%(member)s")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {sql}", {"member": member.pk, **params})
+        return money_from_db(cursor.fetchone()[0])
 
 
-def qualifying_value_subquery(program: Program, *, as_of: datetime) -> Subquery:
-    """``qualifying_value`` of the member row ``OuterRef("pk")``, for an annotation (null when
-    there is nothing in the window)."""
-    start = qualification_window_start(program, as_of)
+def qualifying_value_sql(program: Program, *, as_of: datetime, member: str) -> tuple[str, dict]:
+    """``qualifying_value`` as a scalar SQL expression, with its named parameters, for the
+    member whose id is the SQL expression ``member`` (a column, or a parameter of the caller)."""
+    window = {
+        "qualifying_start": connection.ops.adapt_datetimefield_value(
+            qualification_window_start(program, as_of)
+        ),
+        "qualifying_end": connection.ops.adapt_datetimefield_value(as_of),
+    }
     if program.tier_metric == Program.TierMetric.POINTS:
-        rows = LedgerEntry.objects.filter(
-            member=OuterRef("pk"),
-            created_at__gt=start,
-            created_at__lte=as_of,
-            kind__in=[LedgerEntry.Kind.EARN, LedgerEntry.Kind.BONUS, LedgerEntry.Kind.REVERSAL],
-            source_type__in=[LedgerEntry.Source.PURCHASE, LedgerEntry.Source.CAMPAIGN],
+        sql = (
+            "(SELECT COALESCE(SUM(points), 0) FROM members_ledgerentry WHERE member_id = "
+            f"{member} AND created_at > %(qualifying_start)s AND created_at <= %(qualifying_end)s"
+            " AND kind IN ('earn', 'bonus', 'reversal') AND source_type IN ('purchase', 'campaign'))"
         )
-        total = Sum("points")
     else:
-        rows = Purchase.objects.filter(member=OuterRef("pk"), purchased_at__gt=start, purchased_at__lte=as_of)
-        total = Sum(F("amount") - F("refunded_amount"))
-    return Subquery(rows.values("member").annotate(value=total).values("value"))
+        sql = (
+            "(SELECT COALESCE(SUM(amount - refunded_amount), 0) FROM members_purchase WHERE member_id = "
+            f"{member} AND purchased_at > %(qualifying_start)s AND purchased_at <= %(qualifying_end)s)"
+        )
+    return sql, window
+
+
+def money_from_db(value: object) -> Decimal:
+    """A sum of amounts as raw SQL returns it (SQLite sums decimals as floats)."""
+    if isinstance(value, float):
+        return Decimal(repr(value)).quantize(Decimal("0.01"))
+    return Decimal(value or 0)
 
 
 def tier_upgrade_if_qualified(

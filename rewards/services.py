@@ -26,10 +26,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from members import config
 from members.audit import audit_record
 from members.errors import IdempotencyConflict, InsufficientPoints, InvalidRequest, MemberInactive
 from members.jobs import Counts, job_run
-from members import config
 from members.ledger.services import points_debit_locked, points_restore
 from members.locks import lock_member
 from members.models import LedgerEntry, Member, Program, Store, User

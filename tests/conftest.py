@@ -65,10 +65,15 @@ def wsgi_keeps_test_connection():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit and throttle counters never leak from one test into another (the test
-    settings keep the cache in memory, or in Redis when REDIS_URL is set)."""
+    settings keep the cache in memory, or in Redis when REDIS_URL is set), and neither do the
+    program, tiers and keys a thread keeps (``members.config``)."""
+    from members import config
+
     cache.clear()
+    config.forget()
     yield
     cache.clear()
+    config.forget()
 
 
 @pytest.fixture

@@ -1,40 +1,53 @@
-"""Recording purchases and refunds: the points they earn or claw back, campaign awards, the
-immediate tier upgrade and the referral reward on a member's first purchase.
+"""Recording purchases: the points they earn, campaign awards, the immediate tier upgrade and
+the referral reward on a member's first purchase.
 
 Every credit of a purchase (the base rate with the tier multiplier, and each campaign's bonus)
 is a ledger entry with source ``purchase`` and the purchase's id, so a refund reverses them all
 with one ``points_reverse``.
 
-A purchase is the hot path (every till, every sale), so it is written as few statements as the
-rules allow, in one transaction without savepoints: the member row locked together with the
-look-up of the external id (``record_once``); one read of what the rules need to know about
-the member (their first purchase?, their qualifying value, what capped campaigns gave them);
-the purchase with its lines and awards; the ledger's entries, lots and balances. The program,
-the tiers and the campaigns come from the copies each process keeps (``members.config``).
+A purchase is the hot path (every till, every sale), so on PostgreSQL it is two statements in
+one transaction, with no savepoint: the member row locked together with the look-up of the
+external id (``record_once``), whether the member bought before, and the id the purchase will
+take; then the purchase with its lines and awards, its ledger entries, lots and balances, and
+the member's qualifying value for the tier check. A campaign under a budget adds its
+conditional UPDATE, the first capped campaign that gives adds one read, and a member's first
+purchase one more look. The program, the tiers and the campaigns come from the copies each
+process keeps (``members.config``).
 """
 
 from __future__ import annotations
 
-import math
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
 
-from django.db import connection
-from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, Subquery, Sum
+from django.db import IntegrityError, connection
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from members import config
-from members.errors import InvalidRequest, MemberInactive, MemberNotFound
-from members.ledger.services import Credit, points_credit, points_credit_locked, points_reverse
+from members.errors import IdempotencyConflict, InvalidRequest, MemberInactive, MemberNotFound
+from members.ledger.services import (
+    Credit,
+    CreditStatement,
+    points_credit,
+    points_credit_locked,
+    points_credit_statement,
+)
 from members.locks import lock_member
-from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Refund, Store, Tier
-from members.tiers import qualification_window_start, qualifying_value_subquery, tier_upgrade_if_qualified
+from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Store
+from members.tiers import (
+    money_from_db,
+    qualification_window_start,
+    qualifying_value_sql,
+    tier_upgrade_if_qualified,
+)
 
 from ..engine import Applicator, PurchaseContext
-from ..errors import DuplicateExternalId, PurchaseNotFound, RefundExceedsPurchase
-from ..inputs import PurchaseInput, payload_digest
+from ..engine.applicator import EarningResult, SourceAward
+from ..errors import DuplicateExternalId
+from ..inputs import PurchaseInput
 from ..models import ActionRule, Award, Campaign, Referral
 from ..policy import get_policy
 from ..selectors import campaigns_for_purchase
@@ -42,12 +55,8 @@ from .replays import KeyTaken, insert_keyed, record_once
 
 Kind = LedgerEntry.Kind
 Source = LedgerEntry.Source
-CENT = Decimal("0.01")
 # A purchase may be stamped a little ahead of our clock (tills drift), not more.
 CLOCK_SKEW = timedelta(minutes=5)
-# What a replay answers with, read with the member's lock.
-REPLAY_FIELDS = ("id", "external_id", "amount", "currency", "purchased_at", "available_at",
-                 "points_awarded", "payload_digest", "created_at")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,39 +66,30 @@ class PurchaseOutcome:
     created: bool  # False on a replay of the same request
 
 
-@dataclass(frozen=True)
-class RefundOutcome:
-    refund: Refund
-    purchase: Purchase
-    created: bool
-
-
-def _money(value: Any, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise InvalidRequest(fields={field: ["A decimal amount."]}) from None
-    if (
-        not amount.is_finite()
-        or amount <= 0
-        or amount != amount.quantize(CENT)
-        or amount >= Decimal(10) ** 10
-    ):
-        raise InvalidRequest(fields={field: ["An amount above zero with at most 2 decimal places."]})
-    return amount.quantize(CENT)
-
-
 class _Granter:
     """How many points a campaign may still give this member: its per-member cap (what the
-    member already had from each capped campaign was read with the member's facts), then its
-    total budget, taken with a conditional UPDATE so concurrent purchases never overspend."""
+    member already had from every capped campaign is read once, when the first of them would
+    give), then its total budget, taken with a conditional UPDATE so concurrent purchases never
+    overspend."""
 
-    def __init__(self, used: dict[int, int]):
-        self.used = used
+    def __init__(self, member: Member, campaigns: list[Campaign]):
+        self.member = member
+        self.capped = [campaign.pk for campaign in campaigns if campaign.per_member_cap is not None]
+        self._used: dict[int, int] | None = None
+
+    def used(self, campaign: Campaign) -> int:
+        if self._used is None:
+            rows = (
+                Award.objects.filter(campaign_id__in=self.capped, member=self.member)
+                .values("campaign_id")
+                .annotate(total=Sum("points"))
+            )
+            self._used = {row["campaign_id"]: row["total"] for row in rows}
+        return self._used.get(campaign.pk, 0)
 
     def __call__(self, campaign: Campaign, points: int) -> int:
-        if campaign.per_member_cap is not None:
-            points = min(points, max(campaign.per_member_cap - self.used.get(campaign.pk, 0), 0))
+        if campaign.per_member_cap is not None and points > 0:
+            points = min(points, max(campaign.per_member_cap - self.used(campaign), 0))
         return campaign_budget_take(campaign=campaign, points=points)
 
 
@@ -123,44 +123,67 @@ def purchase_record(*, store: Store, purchase: PurchaseInput, now: datetime | No
     return record_once(
         lock=lambda: _lock_member(store, purchase),
         replay=lambda locked: _replay(store, purchase.external_id, digest, locked),
-        record=lambda locked: _record(store, purchase, digest, locked.member, now),
+        record=lambda locked: _record(store, purchase, digest, locked, now),
     )
 
 
 @dataclass(frozen=True)
 class _Locked:
     member: Member
-    earlier: Purchase | None  # this store's purchase with the same external id
+    # This store's purchase with the same external id, if any.
+    earlier_id: int | None
+    earlier_digest: str
+    # Whether the member had a purchase: read with the lock, but as of the statement's start
+    # (a purchase committed while the lock waited is not seen), so only a yes is certain.
+    had_purchases: bool
+    # On PostgreSQL, the id the purchase will have (taken from its sequence with the lock), so
+    # that its points can be written in the same statement as the purchase.
+    next_purchase_id: int | None = None
 
 
 def _lock_member(store: Store, purchase: PurchaseInput) -> _Locked:
-    """The member row, locked, with the store's purchase under the same external id if there is
-    one: one statement. (One row is locked, so lock order does not arise.)"""
-    earlier = FilteredRelation(
-        "purchases", condition=Q(purchases__store=store, purchases__external_id=purchase.external_id)
-    )
-    member = (
-        Member.objects.select_for_update(of=("self",))
-        .annotate(earlier=earlier)
-        .annotate(**{f"earlier_{name}": F(f"earlier__{name}") for name in REPLAY_FIELDS})
-        .filter(member_number=purchase.member)
-        .first()
-    )
-    if member is None:
+    """The member row, locked, with the id and digest of the store's purchase under the same
+    external id if there is one, and whether the member had purchases: one statement. (One row
+    is locked: lock order does not arise.)"""
+    params = [store.pk, purchase.external_id, purchase.member]
+    if connection.vendor != "postgresql":  # no FOR UPDATE; the ORM converts the columns
+        rows = Member.objects.raw(f"SELECT m.*, {_EARLIER}{_LOCK_FROM}", params)
+        member = next(iter(rows), None)
+        if member is None:
+            raise MemberNotFound()
+        return _Locked(member, member.earlier_id, member.earlier_digest, bool(member.had_purchases))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_MEMBER_COLUMNS}, {_EARLIER}, nextval(pg_get_serial_sequence('members_purchase', 'id'))"
+            f"{_LOCK_FROM} FOR UPDATE OF m",
+            params,
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise MemberNotFound()
-    if member.earlier_id is None:
-        return _Locked(member, None)
-    fields = {name: getattr(member, f"earlier_{name}") for name in REPLAY_FIELDS}
-    return _Locked(member, Purchase(member=member, store=store, **fields))
+    *values, earlier_id, earlier_digest, had_purchases, next_id = row
+    member = Member.from_db("default", _MEMBER_FIELDS, values)
+    return _Locked(member, earlier_id, earlier_digest, had_purchases, next_id)
+
+
+_MEMBER_FIELDS = [field.attname for field in Member._meta.concrete_fields]
+_MEMBER_COLUMNS = ", ".join(f"m.{field.column}" for field in Member._meta.concrete_fields)
+_EARLIER = (
+    "p.id AS earlier_id, p.payload_digest AS earlier_digest,"
+    " EXISTS (SELECT 1 FROM members_purchase WHERE member_id = m.id) AS had_purchases"
+)
+_LOCK_FROM = (
+    " FROM members_member m LEFT JOIN members_purchase p ON p.store_id = %s AND p.external_id = %s"
+    " WHERE m.member_number = %s"
+)
 
 
 def _replay(store: Store, external_id: str, digest: str, locked: _Locked | None) -> PurchaseOutcome | None:
-    if locked is not None:
-        earlier = locked.earlier
-    else:
-        earlier = (
-            Purchase.objects.filter(store=store, external_id=external_id).select_related("member").first()
-        )
+    if locked is not None and locked.earlier_id is None:
+        return None
+    if locked is not None and locked.earlier_digest != digest:
+        raise DuplicateExternalId()
+    earlier = Purchase.objects.filter(store=store, external_id=external_id).select_related("member").first()
     if earlier is None:
         return None
     if earlier.payload_digest != digest:
@@ -169,65 +192,35 @@ def _replay(store: Store, external_id: str, digest: str, locked: _Locked | None)
     return PurchaseOutcome(earlier, awards, created=False)
 
 
-@dataclass(frozen=True)
-class _MemberFacts:
-    is_first_purchase: bool
-    qualifying_value: Decimal | None  # before this purchase; None on the top tier (not read)
-    cap_used: dict[int, int]  # campaign id -> points the member already had from it
-
-
-def _member_facts(
-    member: Member, *, tier: Tier | None, campaigns: list[Campaign], program: Program, now: datetime
-) -> _MemberFacts:
-    """What the rules need to know about the member, in one query (none when nothing is
-    needed). Read under the member's lock, so no other purchase of theirs can change it."""
-    wanted = {}
-    if campaigns or member.referred_by_id:
-        wanted["has_purchases"] = Exists(Purchase.objects.filter(member=OuterRef("pk")))
-    if config.tiers().above(tier) is not None:
-        wanted["qualifying_value"] = qualifying_value_subquery(program, as_of=now)
-    capped = [campaign.pk for campaign in campaigns if campaign.per_member_cap is not None]
-    for campaign_id in capped:
-        given = Award.objects.filter(member=OuterRef("pk"), campaign_id=campaign_id)
-        wanted[f"cap_{campaign_id}"] = Subquery(
-            given.values("member").annotate(total=Sum("points")).values("total")
-        )
-    row = Member.objects.filter(pk=member.pk).values(**wanted).first() if wanted else {}
-    return _MemberFacts(
-        is_first_purchase="has_purchases" in row and not row["has_purchases"],
-        qualifying_value=Decimal(row["qualifying_value"] or 0) if "qualifying_value" in row else None,
-        cap_used={campaign_id: row[f"cap_{campaign_id}"] or 0 for campaign_id in capped},
-    )
+def _is_first_purchase(locked: _Locked, campaigns: list[Campaign]) -> bool:
+    """Whether this is the member's first purchase, when anything depends on it (a campaign,
+    a referral): a purchase seen with the lock is certain; none seen is read again."""
+    if locked.had_purchases or not (campaigns or locked.member.referred_by_id):
+        return False
+    return not Purchase.objects.filter(member_id=locked.member.pk).exists()
 
 
 def _record(
-    store: Store, purchase: PurchaseInput, digest: str, member: Member, now: datetime
+    store: Store, purchase: PurchaseInput, digest: str, locked: _Locked, now: datetime
 ) -> PurchaseOutcome:
-    if member.status != Member.Status.ACTIVE:
-        raise MemberInactive()
-    purchase.check_lines_add_up()
-    program = config.program()
-    if purchase.currency != program.currency:
-        raise InvalidRequest(fields={"currency": [f"The program's currency is {program.currency}."]})
-    if purchase.purchased_at > now + CLOCK_SKEW:
-        raise InvalidRequest(fields={"purchased_at": ["A purchase cannot be in the future."]})
-    if purchase.purchased_at < now - timedelta(days=3650):
-        raise InvalidRequest(fields={"purchased_at": ["Too far in the past."]})
-    tier = config.tiers().get(member.tier_id)
+    member, program = locked.member, config.program()
+    _check_rules(purchase, member, program, now)
+    tiers = config.tiers()
+    tier = tiers.get(member.tier_id)
     campaigns = campaigns_for_purchase(at=purchase.purchased_at, store=store, tier=tier)
-    facts = _member_facts(member, tier=tier, campaigns=campaigns, program=program, now=now)
+    is_first = _is_first_purchase(locked, campaigns)
     context = PurchaseContext(
         amount=purchase.amount,
         lines=purchase.line_inputs,
         base_rate=program.base_earn_rate,
         tier_multiplier=tier.multiplier if tier else Decimal("1"),
         tier_code=tier.code if tier else "",
-        is_first_purchase=facts.is_first_purchase,
+        is_first_purchase=is_first,
         policy=get_policy(),
     )
-    result = Applicator(grant=_Granter(facts.cap_used)).apply(context, campaigns)
-
+    result = Applicator(grant=_Granter(member, campaigns)).apply(context, campaigns)
     recorded = Purchase(
+        pk=locked.next_purchase_id,
         member=member,
         store=store,
         external_id=purchase.external_id,
@@ -239,6 +232,39 @@ def _record(
         payload_digest=digest,
         created_at=now,
     )
+    # The qualifying value before this purchase comes back with it, unless no tier is higher.
+    window = qualifying_value_sql(program, as_of=now, member="%(member)s") if tiers.above(tier) else None
+    awards, value_before = _write(recorded, result, store, window, now)
+
+    # After the points: this purchase earned at the tier the member had when they bought.
+    if value_before is not None:
+        value = value_before + _qualifying_gain(purchase, result.points, program, now)
+        tier_upgrade_if_qualified(member, now=now, value=value)
+    if is_first and member.referred_by_id:
+        referral_settle(member=member, purchase=recorded, program=program, now=now)
+    return PurchaseOutcome(recorded, awards, created=True)
+
+
+def _check_rules(purchase: PurchaseInput, member: Member, program: Program, now: datetime) -> None:
+    """What the request's grammar cannot say: the member may earn, the lines add up, the
+    currency is the program's, the date is neither ahead of the clock nor ten years old."""
+    if member.status != Member.Status.ACTIVE:
+        raise MemberInactive()
+    purchase.check_lines_add_up()
+    if purchase.currency != program.currency:
+        raise InvalidRequest(fields={"currency": [f"The program's currency is {program.currency}."]})
+    if purchase.purchased_at > now + CLOCK_SKEW:
+        raise InvalidRequest(fields={"purchased_at": ["A purchase cannot be in the future."]})
+    if purchase.purchased_at < now - timedelta(days=3650):
+        raise InvalidRequest(fields={"purchased_at": ["Too far in the past."]})
+
+
+def _write(
+    purchase: Purchase, result: EarningResult, store: Store, window: tuple[str, dict] | None, now: datetime
+) -> tuple[list[Award], Decimal | None]:
+    """Write the purchase, its lines, its awards and its points; answer the awards and the
+    qualifying value before it. With the purchase's id known (PostgreSQL), its points go in the
+    same statement; otherwise (or when they must first pay off a debt) in the next."""
     lines = [
         PurchaseLine(
             sku=line.input.sku,
@@ -251,7 +277,7 @@ def _record(
     ]
     awards = [
         Award(
-            member=member,
+            member=purchase.member,
             campaign=award.campaign,
             source=award.source,
             points=award.points,
@@ -260,44 +286,38 @@ def _record(
         )
         for position, award in enumerate(result.awards)
     ]
-    _insert_purchase(recorded, lines, awards)
+    credit = {
+        "member": purchase.member,
+        "source_type": Source.PURCHASE,
+        "earned_at": purchase.purchased_at,
+        "available_at": purchase.available_at,
+        "now": now,
+    }
+    statement = None
+    if purchase.pk is not None and (credits := _credits(purchase, result.awards, store)):
+        statement = points_credit_statement(credits=credits, source_id=str(purchase.pk), **credit)
+    value_before = _insert_purchase(purchase, lines, awards, window, statement)
+    if statement is None and (credits := _credits(purchase, result.awards, store)):
+        points_credit_locked(credits=credits, source_id=str(purchase.pk), **credit)
+    return awards, value_before
 
+
+def _credits(purchase: Purchase, awards: list[SourceAward], store: Store) -> list[Credit]:
+    """The purchase's ledger credits: the base rate with the tier multiplier, and one entry for
+    every campaign's points (the awards keep the breakdown), so the number of statements does
+    not grow with the number of campaigns."""
     credits = []
-    earned = sum(award.points for award in result.awards if award.campaign is None)
+    earned = sum(award.points for award in awards if award.campaign is None)
     if earned > 0:
-        description = f"Purchase {purchase.external_id} at {store.name}"
-        credits.append(Credit(earned, f"purchase:{recorded.pk}", Kind.EARN, description[:255]))
-    bonuses = [award for award in result.awards if award.campaign is not None]
+        description = f"Purchase {purchase.external_id} at {store.name}"[:255]
+        credits.append(Credit(earned, f"purchase:{purchase.pk}", Kind.EARN, description))
+    bonuses = [award for award in awards if award.campaign is not None]
     if bonuses:
-        # One entry for every campaign's points (the awards keep the breakdown), so the
-        # number of statements does not grow with the number of campaigns.
         names = ", ".join(award.campaign.name for award in bonuses)
-        credits.append(
-            Credit(
-                sum(award.points for award in bonuses),
-                f"purchase:{recorded.pk}:campaigns",
-                Kind.BONUS,
-                f"{names} (purchase {purchase.external_id})"[:255],
-            )
-        )
-    if credits:
-        points_credit_locked(
-            member=member,
-            credits=credits,
-            source_type=Source.PURCHASE,
-            source_id=str(recorded.pk),
-            earned_at=purchase.purchased_at,
-            available_at=recorded.available_at,
-            now=now,
-        )
-
-    # After the points: this purchase earned at the tier the member had when they bought.
-    if facts.qualifying_value is not None:
-        value = facts.qualifying_value + _qualifying_gain(purchase, result.points, program, now)
-        tier_upgrade_if_qualified(member, now=now, value=value)
-    if facts.is_first_purchase and member.referred_by_id:
-        referral_settle(member=member, purchase=recorded, program=program, now=now)
-    return PurchaseOutcome(recorded, awards, created=True)
+        description = f"{names} (purchase {purchase.external_id})"[:255]
+        points = sum(award.points for award in bonuses)
+        credits.append(Credit(points, f"purchase:{purchase.pk}:campaigns", Kind.BONUS, description))
+    return credits
 
 
 def _qualifying_gain(purchase: PurchaseInput, points: int, program: Program, now: datetime) -> Decimal:
@@ -308,70 +328,96 @@ def _qualifying_gain(purchase: PurchaseInput, points: int, program: Program, now
     return purchase.amount if in_window else Decimal("0")
 
 
-def _insert_purchase(purchase: Purchase, lines: list[PurchaseLine], awards: list[Award]) -> None:
-    """Insert the purchase (``KeyTaken`` when the store's external id is taken), its lines and
-    its awards; on PostgreSQL in one statement."""
+def _insert_purchase(
+    purchase: Purchase,
+    lines: list[PurchaseLine],
+    awards: list[Award],
+    window: tuple[str, dict] | None,
+    credit: CreditStatement | None,
+) -> Decimal | None:
+    """Insert the purchase (``KeyTaken`` when the store's external id is taken), its lines, its
+    awards and, when given, its ledger credit, and answer the member's qualifying value before
+    it (``window`` is its SQL, or None when it is not wanted). On PostgreSQL, one statement."""
     if connection.vendor != "postgresql":
+        value = None
+        if window is not None:  # read first: the single statement's read predates the insert
+            sql, params = window
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {sql}", {"member": purchase.member_id, **params})
+                value = money_from_db(cursor.fetchone()[0])
         insert_keyed(purchase)
         for row in (*lines, *awards):
             row.purchase = purchase
         PurchaseLine.objects.bulk_create(lines)
         Award.objects.bulk_create(awards)
-        return
+        return value
+    lines_json = [
+        {
+            "sku": line.sku,
+            "category": line.category,
+            "quantity": str(line.quantity),
+            "amount": str(line.amount),
+            "points": line.points_awarded,
+        }
+        for line in lines
+    ]
+    awards_json = [
+        {"campaign": award.campaign_id, "source": award.source, "points": award.points, "position": position}
+        for position, award in enumerate(awards)
+    ]
+    value_sql, value_params = window or ("NULL", {})
+    ctes = f"{_PURCHASE_CTES}, {credit.ctes}" if credit else _PURCHASE_CTES
+    params = {
+        "id": purchase.pk,
+        "member": purchase.member_id,
+        "store": purchase.store_id,
+        "external_id": purchase.external_id,
+        "amount": purchase.amount,
+        "currency": purchase.currency,
+        "purchased_at": purchase.purchased_at,
+        "available_at": purchase.available_at,
+        "points": purchase.points_awarded,
+        "digest": purchase.payload_digest,
+        "now": purchase.created_at,
+        "lines": json.dumps(lines_json),
+        "awards": json.dumps(awards_json),
+        **value_params,
+        **(credit.params if credit else {}),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            _PURCHASE_SQL,
-            {
-                "member": purchase.member_id,
-                "store": purchase.store_id,
-                "external_id": purchase.external_id,
-                "amount": purchase.amount,
-                "currency": purchase.currency,
-                "purchased_at": purchase.purchased_at,
-                "available_at": purchase.available_at,
-                "points": purchase.points_awarded,
-                "digest": purchase.payload_digest,
-                "now": purchase.created_at,
-                "skus": [line.sku for line in lines],
-                "categories": [line.category for line in lines],
-                "quantities": [line.quantity for line in lines],
-                "amounts": [line.amount for line in lines],
-                "line_points": [line.points_awarded for line in lines],
-                "campaigns": [award.campaign_id for award in awards],
-                "sources": [award.source for award in awards],
-                "award_points": [award.points for award in awards],
-            },
-        )
-        row = cursor.fetchone()
-    if row is None:
+        try:
+            cursor.execute(f"WITH {ctes} SELECT (SELECT id FROM purchase), {value_sql}", params)
+        except IntegrityError:
+            raise IdempotencyConflict() from None  # a ledger key in use: cannot happen for a new id
+        inserted, value = cursor.fetchone()
+    if inserted is None:
         raise KeyTaken()
-    purchase.pk = row[0]
     for award in awards:
         award.purchase = purchase
+    return money_from_db(value) if window else None
 
 
-_PURCHASE_SQL = """
-WITH purchase AS (
-    INSERT INTO members_purchase (member_id, store_id, external_id, amount, currency, purchased_at,
+# The purchase with the id its lock took, its lines and its awards.
+_PURCHASE_CTES = """
+purchase AS (
+    INSERT INTO members_purchase (id, member_id, store_id, external_id, amount, currency, purchased_at,
                                   available_at, points_awarded, refunded_amount, points_reversed,
                                   payload_digest, created_at)
-    VALUES (%(member)s, %(store)s, %(external_id)s, %(amount)s, %(currency)s, %(purchased_at)s,
+    VALUES (%(id)s, %(member)s, %(store)s, %(external_id)s, %(amount)s, %(currency)s, %(purchased_at)s,
             %(available_at)s, %(points)s, 0, 0, %(digest)s, %(now)s)
     ON CONFLICT (store_id, external_id) DO NOTHING
     RETURNING id
 ), line AS (
     INSERT INTO members_purchaseline (purchase_id, sku, category, quantity, amount, points_awarded)
     SELECT purchase.id, line.sku, line.category, line.quantity, line.amount, line.points
-    FROM purchase, unnest(%(skus)s::varchar[], %(categories)s::varchar[], %(quantities)s::numeric[],
-                          %(amounts)s::numeric[], %(line_points)s::integer[])
-                   AS line (sku, category, quantity, amount, points)
+    FROM purchase, jsonb_to_recordset(%(lines)s::jsonb)
+                   AS line (sku varchar, category varchar, quantity numeric, amount numeric, points integer)
 ), award AS (
     INSERT INTO campaigns_award (member_id, purchase_id, campaign_id, source, points, position, created_at)
-    SELECT %(member)s, purchase.id, award.campaign_id, award.source, award.points, award.n - 1, %(now)s
-    FROM purchase, unnest(%(campaigns)s::bigint[], %(sources)s::varchar[], %(award_points)s::integer[])
-                   WITH ORDINALITY AS award (campaign_id, source, points, n)
+    SELECT %(member)s, purchase.id, award.campaign, award.source, award.points, award.position, %(now)s
+    FROM purchase, jsonb_to_recordset(%(awards)s::jsonb)
+                   AS award (campaign bigint, source varchar, points integer, position smallint)
 )
-SELECT id FROM purchase
 """
 
 
@@ -428,78 +474,3 @@ def referral_settle(
                 now=now,
             )
     return referral
-
-
-def refund_record(
-    *,
-    store: Store,
-    purchase_external_id: str,
-    external_id: str,
-    amount: Decimal | str,
-    now: datetime | None = None,
-) -> RefundOutcome:
-    """Refund part or all of a store's purchase. Reverses
-    ``floor(points_awarded x refunded so far / amount)`` less what earlier refunds reversed, so a
-    full refund reverses exactly what was awarded; spent points leave a negative balance."""
-    now = now or timezone.now()
-    external_id = (external_id or "").strip()
-    if not external_id or len(external_id) > 100:
-        raise InvalidRequest(fields={"external_id": ["Required, at most 100 characters."]})
-    amount = _money(amount, "amount")
-    if not purchase_external_id or len(purchase_external_id) > 100 or "\x00" in purchase_external_id:
-        raise PurchaseNotFound()
-    purchase = Purchase.objects.filter(store=store, external_id=purchase_external_id).first()
-    if purchase is None:
-        raise PurchaseNotFound()
-    digest = payload_digest({"purchase": purchase.pk, "amount": str(amount)})
-
-    def replay(_locked: Member | None) -> RefundOutcome | None:
-        refund = (
-            Refund.objects.filter(store=store, external_id=external_id).select_related("purchase").first()
-        )
-        if refund is None:
-            return None
-        if refund.payload_digest != digest:
-            raise DuplicateExternalId()
-        return RefundOutcome(refund, refund.purchase, created=False)
-
-    def record(_member: Member) -> RefundOutcome:
-        locked = Purchase.objects.select_for_update().get(pk=purchase.pk)
-        left = locked.amount - locked.refunded_amount
-        if amount > left:
-            raise RefundExceedsPurchase(
-                f"{left} is left to refund of that purchase; {amount} asked.",
-                fields={"amount": [f"At most {left}."]},
-            )
-        refunded = locked.refunded_amount + amount
-        target = math.floor(locked.points_awarded * refunded / locked.amount)
-        reverse = max(target - locked.points_reversed, 0)
-        refund = insert_keyed(
-            Refund(
-                purchase=locked,
-                store=store,
-                external_id=external_id,
-                amount=amount,
-                points_reversed=reverse,
-                payload_digest=digest,
-                created_at=now,
-            )
-        )
-        if reverse:
-            points_reverse(
-                member_id=locked.member_id,
-                source_type=Source.PURCHASE,
-                source_id=str(locked.pk),
-                idempotency_key=f"refund:{refund.pk}",
-                points=reverse,
-                description=f"Refund {external_id} of purchase {locked.external_id}"[:255],
-                now=now,
-            )
-        Purchase.objects.filter(pk=locked.pk).update(
-            refunded_amount=refunded, points_reversed=F("points_reversed") + reverse
-        )
-        locked.refunded_amount = refunded
-        locked.points_reversed += reverse
-        return RefundOutcome(refund, locked, created=True)
-
-    return record_once(lock=lambda: lock_member(purchase.member_id), replay=replay, record=record)

@@ -45,11 +45,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "loyalty_site.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the session's user and messages step aside for /api/ (loyalty_site.middleware).
+    "loyalty_site.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "loyalty_site.middleware.AuthenticationMiddleware",
+    "loyalty_site.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
@@ -123,7 +124,8 @@ ACCOUNT_RATE_LIMITS = {
 # --- cache and sessions ----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's Redis backend, keeping one client per connection pool (loyalty_site.cache).
+    CACHES = {"default": {"BACKEND": "loyalty_site.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # allauth's rate limits need a cache every process shares; the database is one.
     CACHES = {

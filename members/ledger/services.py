@@ -10,9 +10,11 @@ they came from, so they keep their original expiry.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
@@ -112,102 +114,170 @@ def points_credit_locked(
     from one source with the same dates. On PostgreSQL the entries, the lots and the balances
     are one statement. There is no replay check: every key must be new, and a key in use is
     ``IdempotencyConflict``, after which the caller's transaction can only roll back."""
-    for credit in credits:
-        _check_points(credit.points)
-        _check_key(credit.idempotency_key)
-        if credit.kind not in CREDIT_KINDS:
-            raise InvalidRequest(f"A credit cannot be of kind {credit.kind!r}.")
-    if member.status == Member.Status.CLOSED:
-        raise MemberInactive()
-    now = now or timezone.now()
-    available_at = available_at or now
-    expires_at = config.program().lot_expiry(earned_at or now)
-    pending = available_at > now
-    if _debt(member) or connection.vendor != "postgresql":
-        return _credit_rows(
-            member, credits, source_type, source_id, available_at, expires_at, created_by, now
+    plan = _CreditPlan.make(member, credits, earned_at, available_at, now)
+    if not plan.one_statement:
+        return _credit_rows(member, credits, source_type, source_id, plan, created_by)
+    statement = _credit_statement(member, credits, source_type, source_id, plan, created_by)
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(f"WITH {statement.ctes} SELECT id FROM ledger_entry ORDER BY id", statement.params)
+        except IntegrityError:
+            raise IdempotencyConflict() from None
+        ids = [row[0] for row in cursor.fetchall()]
+    for entry, entry_id in zip(statement.entries, ids, strict=True):
+        entry.pk = entry_id
+    return statement.entries
+
+
+@dataclass(frozen=True)
+class CreditStatement:
+    """A credit to write inside a caller's own statement: ``ctes`` are its common table
+    expressions (``ledger_entry``, ``ledger_lot``, ``ledger_balance``) to put in a ``WITH``, and
+    ``params`` their named parameters (all ``ledger_...``). The member's balances have already
+    moved in memory; the caller runs the statement in the transaction that holds the lock, and a
+    key in use fails it (``IdempotencyConflict``)."""
+
+    ctes: str
+    params: dict[str, Any]
+    entries: list[LedgerEntry]  # what it writes, without their ids
+
+
+def points_credit_statement(
+    *,
+    member: Member,
+    credits: Sequence[Credit],
+    source_type: str,
+    source_id: str,
+    earned_at: datetime | None = None,
+    available_at: datetime | None = None,
+    now: datetime | None = None,
+) -> CreditStatement | None:
+    """``points_credit_locked`` as part of the caller's statement (a purchase writes itself and
+    its points at once), or None when the credit must be written a row at a time (points that
+    first pay off a debt, or a database other than PostgreSQL): then call
+    ``points_credit_locked``."""
+    plan = _CreditPlan.make(member, credits, earned_at, available_at, now)
+    if not plan.one_statement:
+        return None
+    return _credit_statement(member, credits, source_type, source_id, plan, None)
+
+
+@dataclass(frozen=True)
+class _CreditPlan:
+    now: datetime
+    available_at: datetime
+    expires_at: datetime | None
+    one_statement: bool
+
+    @classmethod
+    def make(
+        cls,
+        member: Member,
+        credits: Sequence[Credit],
+        earned_at: datetime | None,
+        available_at: datetime | None,
+        now: datetime | None,
+    ) -> _CreditPlan:
+        for credit in credits:
+            _check_points(credit.points)
+            _check_key(credit.idempotency_key)
+            if credit.kind not in CREDIT_KINDS:
+                raise InvalidRequest(f"A credit cannot be of kind {credit.kind!r}.")
+        if member.status == Member.Status.CLOSED:
+            raise MemberInactive()
+        now = now or timezone.now()
+        return cls(
+            now=now,
+            available_at=available_at or now,
+            expires_at=config.program().lot_expiry(earned_at or now),
+            one_statement=not _debt(member) and connection.vendor == "postgresql",
         )
-    balances, total = [], member.points_total
+
+
+def _credit_statement(
+    member: Member,
+    credits: Sequence[Credit],
+    source_type: str,
+    source_id: str,
+    plan: _CreditPlan,
+    created_by: User | None,
+) -> CreditStatement:
+    now, pending = plan.now, plan.available_at > plan.now
+    entries, total = [], member.points_total
     for credit in credits:
         total += credit.points
-        balances.append(total)
+        entries.append(
+            LedgerEntry(
+                member=member,
+                kind=credit.kind,
+                points=credit.points,
+                balance_after=total,
+                source_type=source_type,
+                source_id=source_id,
+                description=credit.description,
+                idempotency_key=credit.idempotency_key,
+                created_by=created_by,
+                created_at=now,
+            )
+        )
     points = sum(credit.points for credit in credits)
     if pending:
         member.points_pending += points
     else:
         member.points_available += points
     member.last_activity_at = max(member.last_activity_at or now, now)
-    _check_balances(member, balances[-1])
-    with connection.cursor() as cursor:
-        try:
-            cursor.execute(
-                _CREDIT_SQL,
-                {
-                    "member": member.pk,
-                    "kinds": [credit.kind for credit in credits],
-                    "points": [credit.points for credit in credits],
-                    "balances": balances,
-                    "descriptions": [credit.description for credit in credits],
-                    "keys": [credit.idempotency_key for credit in credits],
-                    "source_type": source_type,
-                    "source_id": source_id,
-                    "created_by": created_by.pk if created_by else None,
-                    "now": now,
-                    "pending": pending,
-                    "available_at": available_at,
-                    "expires_at": expires_at,
-                    "available": member.points_available,
-                    "pending_total": member.points_pending,
-                    "last_activity_at": member.last_activity_at,
-                },
-            )
-        except IntegrityError:
-            raise IdempotencyConflict() from None
-        ids = [row[0] for row in cursor.fetchall()]
-    return [
-        LedgerEntry(
-            pk=entry_id,
-            member=member,
-            kind=credit.kind,
-            points=credit.points,
-            balance_after=balance,
-            source_type=source_type,
-            source_id=source_id,
-            description=credit.description,
-            idempotency_key=credit.idempotency_key,
-            created_by=created_by,
-            created_at=now,
-        )
-        for entry_id, credit, balance in zip(ids, credits, balances, strict=True)
+    _check_balances(member, total)
+    rows = [
+        {
+            "kind": entry.kind,
+            "points": entry.points,
+            "balance_after": entry.balance_after,
+            "description": entry.description,
+            "key": entry.idempotency_key,
+        }
+        for entry in entries
     ]
+    params = {
+        "ledger_member": member.pk,
+        "ledger_credits": json.dumps(rows),
+        "ledger_source_type": source_type,
+        "ledger_source_id": source_id,
+        "ledger_created_by": created_by.pk if created_by else None,
+        "ledger_now": now,
+        "ledger_pending": pending,
+        "ledger_available_at": plan.available_at,
+        "ledger_expires_at": plan.expires_at,
+        "ledger_available": member.points_available,
+        "ledger_pending_total": member.points_pending,
+        "ledger_last_activity_at": member.last_activity_at,
+    }
+    return CreditStatement(_CREDIT_CTES, params, entries)
 
 
 # The entries (in order, so their ids follow their balances), a lot for each, and the member's
-# cached balances, in one statement.
-_CREDIT_SQL = """
-WITH entry AS (
+# cached balances.
+_CREDIT_CTES = """
+ledger_entry AS (
     INSERT INTO members_ledgerentry (member_id, kind, points, balance_after, source_type, source_id,
                                      description, idempotency_key, created_by_id, created_at)
-    SELECT %(member)s, c.kind, c.points, c.balance_after, %(source_type)s, %(source_id)s, c.description,
-           c.idempotency_key, %(created_by)s::bigint, %(now)s
-    FROM unnest(%(kinds)s::varchar[], %(points)s::integer[], %(balances)s::integer[],
-                %(descriptions)s::varchar[], %(keys)s::varchar[])
-         WITH ORDINALITY AS c (kind, points, balance_after, description, idempotency_key, n)
-    ORDER BY c.n
+    SELECT %(ledger_member)s, c.kind, c.points, c.balance_after, %(ledger_source_type)s,
+           %(ledger_source_id)s, c.description, c.key, %(ledger_created_by)s::bigint, %(ledger_now)s
+    FROM jsonb_to_recordset(%(ledger_credits)s::jsonb)
+         AS c (kind varchar, points integer, balance_after integer, description varchar, key varchar)
+    ORDER BY c.balance_after
     RETURNING id, points
-), lot AS (
+), ledger_lot AS (
     INSERT INTO members_pointlot (member_id, entry_id, points, remaining, is_pending, available_at,
                                   expires_at, created_at)
-    SELECT %(member)s, entry.id, entry.points, entry.points, %(pending)s, %(available_at)s,
-           %(expires_at)s::timestamptz, %(now)s
-    FROM entry
-), balance AS (
+    SELECT %(ledger_member)s, ledger_entry.id, ledger_entry.points, ledger_entry.points,
+           %(ledger_pending)s, %(ledger_available_at)s, %(ledger_expires_at)s::timestamptz, %(ledger_now)s
+    FROM ledger_entry
+), ledger_balance AS (
     UPDATE members_member
-    SET points_available = %(available)s, points_pending = %(pending_total)s,
-        last_activity_at = %(last_activity_at)s
-    WHERE id = %(member)s
+    SET points_available = %(ledger_available)s, points_pending = %(ledger_pending_total)s,
+        last_activity_at = %(ledger_last_activity_at)s
+    WHERE id = %(ledger_member)s
 )
-SELECT id FROM entry ORDER BY id
 """
 
 
@@ -216,13 +286,12 @@ def _credit_rows(
     credits: Sequence[Credit],
     source_type: str,
     source_id: str,
-    available_at: datetime,
-    expires_at: datetime | None,
+    plan: _CreditPlan,
     created_by: User | None,
-    now: datetime,
 ) -> list[LedgerEntry]:
-    """The same as ``_CREDIT_SQL``, a row at a time: on other databases, and when the points
+    """The same as ``_CREDIT_CTES``, a row at a time: on other databases, and when the points
     first pay off a debt (which takes them from the new lots with allocations)."""
+    now, available_at, expires_at = plan.now, plan.available_at, plan.expires_at
     entries = []
     for credit in credits:
         debt = _debt(member)
