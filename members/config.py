@@ -119,6 +119,7 @@ def _request_finished(**kwargs: Any) -> None:
     _state.in_request = False
     _state.checked = False
     _state.dirty = False
+    _state.read_at = 0.0  # what runs next in this thread reads the stamp again
 
 
 request_started.connect(_request_started, dispatch_uid="members.config.request_started")

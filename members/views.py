@@ -18,10 +18,12 @@ from django.db.models.functions import TruncMonth
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.dates import MONTHS, MONTHS_3
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
+from . import config
 from .errors import LoyaltyError
 from .filters import LedgerFilter
 from .forms import ProfileForm
@@ -98,6 +100,24 @@ class MonthBar:
     earned_height: float
     used_height: float
 
+    def texts(self) -> dict[str, str]:
+        """What the chart shows of the month, written out: the template repeats these for twelve
+        months, and its filters (localised numbers and dates) were most of the page's cost."""
+        name = str(MONTHS_3[self.month.month]).title()
+        return {
+            "name": f"{MONTHS[self.month.month]} {self.month.year}",  # date:"F Y"
+            "short_name": f"{name} {self.month.year}",  # date:"M Y"
+            "initial": name[:1],
+            "rest": name[1:],
+            "earned": f"{self.earned:,}",  # intcomma
+            "used": f"{self.used:,}",
+            "balance": f"{self.balance:,}",
+            "x": str(self.x),
+            "earned_y": str(self.earned_y),
+            "earned_height": str(self.earned_height) if self.earned_height else "",
+            "used_height": str(self.used_height) if self.used_height else "",
+        }
+
 
 @dataclass(frozen=True)
 class PointsChart:
@@ -110,6 +130,10 @@ class PointsChart:
     peak_used: int
     total_earned: int
     total_used: int
+
+    @property
+    def bar_texts(self) -> list[dict[str, str]]:
+        return [bar.texts() for bar in self.bars]
 
 
 def _month_starts(today: date, count: int = 12) -> list[date]:
@@ -203,7 +227,7 @@ def _tier_keep(member: Member, program: Program, *, now: datetime) -> TierKeep |
 @member_required
 def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
     now = timezone.now()
-    program = Program.load()
+    program = config.program()
     progress = member_tier_progress(member, as_of=now)
     recent = list(member_recent_entries(member, limit=6))
     context = {
