@@ -31,25 +31,26 @@ def qualifying_value(
         return money_from_db(cursor.fetchone()[0])
 
 
-def qualifying_value_sql(program: Program, *, as_of: datetime, member: str) -> tuple[str, dict]:
-    """``qualifying_value`` as a scalar SQL expression, with its named parameters, for the
-    member whose id is the SQL expression ``member`` (a column, or a parameter of the caller)."""
+def qualifying_value_sql(
+    program: Program, *, as_of: datetime, member: str, name: str = "qualifying"
+) -> tuple[str, dict]:
+    """``qualifying_value`` as a scalar SQL expression, with its named parameters (``name`` and
+    a suffix), for the member whose id is the SQL expression ``member`` (a column, or a
+    parameter of the caller)."""
     window = {
-        "qualifying_start": connection.ops.adapt_datetimefield_value(
-            qualification_window_start(program, as_of)
-        ),
-        "qualifying_end": connection.ops.adapt_datetimefield_value(as_of),
+        f"{name}_start": connection.ops.adapt_datetimefield_value(qualification_window_start(program, as_of)),
+        f"{name}_end": connection.ops.adapt_datetimefield_value(as_of),
     }
     if program.tier_metric == Program.TierMetric.POINTS:
         sql = (
             "(SELECT COALESCE(SUM(points), 0) FROM members_ledgerentry WHERE member_id = "
-            f"{member} AND created_at > %(qualifying_start)s AND created_at <= %(qualifying_end)s"
+            f"{member} AND created_at > %({name}_start)s AND created_at <= %({name}_end)s"
             " AND kind IN ('earn', 'bonus', 'reversal') AND source_type IN ('purchase', 'campaign'))"
         )
     else:
         sql = (
             "(SELECT COALESCE(SUM(amount - refunded_amount), 0) FROM members_purchase WHERE member_id = "
-            f"{member} AND purchased_at > %(qualifying_start)s AND purchased_at <= %(qualifying_end)s)"
+            f"{member} AND purchased_at > %({name}_start)s AND purchased_at <= %({name}_end)s)"
         )
     return sql, window
 

@@ -13,8 +13,6 @@ import segno
 from allauth.account.models import EmailAddress
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q, Sum
-from django.db.models.functions import TruncMonth
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -28,16 +26,9 @@ from .errors import LoyaltyError
 from .filters import LedgerFilter
 from .forms import ProfileForm
 from .models import LedgerEntry, Member, Program
-from .selectors import (
-    member_expiring_points,
-    member_for_user,
-    member_pending_arrivals,
-    member_recent_entries,
-    member_tier_progress,
-)
+from .selectors import member_dashboard, member_for_user
 from .services import member_claim_for_user, member_profile_update
 from .tables import LedgerTable, entry_description
-from .tiers import qualifying_value
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "$", "AUD": "$", "JPY": "¥"}
 HISTORY_PAGE_SIZE = 20
@@ -65,9 +56,12 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 def no_member(request: HttpRequest) -> HttpResponse:
-    can_join = not request.user.is_staff and EmailAddress.objects.filter(
-        user=request.user, email__iexact=request.user.email, verified=True
-    ).exists()
+    can_join = (
+        not request.user.is_staff
+        and EmailAddress.objects.filter(
+            user=request.user, email__iexact=request.user.email, verified=True
+        ).exists()
+    )
     return render(request, "members/no_member.html", {"can_join": can_join})
 
 
@@ -144,24 +138,9 @@ def _month_starts(today: date, count: int = 12) -> list[date]:
     return months[::-1]
 
 
-def _points_chart(member: Member, *, now: datetime) -> PointsChart:
-    """Points earned and used per month over the last twelve, from one aggregate query. The
-    balance at each month's end is worked back from today's total."""
-    months = _month_starts(timezone.localdate(now))
-    start = timezone.make_aware(datetime.combine(months[0], datetime.min.time()))
-    rows = (
-        LedgerEntry.objects.filter(member=member, created_at__gte=start)
-        .annotate(month=TruncMonth("created_at"))
-        .values("month")
-        .annotate(earned=Sum("points", filter=Q(points__gt=0)), used=Sum("points", filter=Q(points__lt=0)))
-        .order_by("month")
-    )
-    per_month: dict[date, tuple[int, int]] = {}
-    for row in rows:
-        month = row["month"]
-        key = (timezone.localtime(month) if isinstance(month, datetime) else month).replace(day=1)
-        key = key.date() if isinstance(key, datetime) else key
-        per_month[key] = (row["earned"] or 0, -(row["used"] or 0))
+def _points_chart(member: Member, months: list[date], per_month: dict[date, tuple[int, int]]) -> PointsChart:
+    """Points earned and used per month over the last twelve. The balance at each month's end is
+    worked back from today's total."""
     width, height, top, bottom = 600, 160, 6, 6
     slot = width / len(months)
     peak_earned = max([earned for earned, _ in per_month.values()] + [0])
@@ -209,27 +188,37 @@ class TierKeep:
     phrase: str  # "spend $120" or "earn 120 points"
 
 
-def _tier_keep(member: Member, program: Program, *, now: datetime) -> TierKeep | None:
-    """What the member still needs, in the window the tier job will look at when their hold
-    ends, to stay on their tier."""
-    tier, held_until = member.tier, member.tier_held_until
+def _keep_as_of(member: Member, *, now: datetime) -> datetime | None:
+    """When the tier job will look at the member's tier again, if the dashboard should say what
+    keeping it takes."""
+    tier, held_until = config.tiers().get(member.tier_id), member.tier_held_until
     if tier is None or held_until is None or tier.threshold <= 0 or held_until <= now:
         return None
-    value = qualifying_value(member, as_of=held_until, program=program)
-    needed = max(tier.threshold - value, Decimal("0"))
+    return held_until
+
+
+def _tier_keep(member: Member, program: Program, value: Decimal | None) -> TierKeep | None:
+    """What the member still needs, in the window the tier job will look at when their hold
+    ends, to stay on their tier (``value`` is what they have in it so far)."""
+    if value is None:
+        return None
+    needed = max(config.tiers().get(member.tier_id).threshold - value, Decimal("0"))
     if program.tier_metric == Program.TierMetric.POINTS:
         phrase = f"earn {needed:,.0f} more points"
     else:
         phrase = f"spend {money(needed, program.currency)}"
-    return TierKeep(needed=needed, by=held_until, phrase=phrase)
+    return TierKeep(needed=needed, by=member.tier_held_until, phrase=phrase)
 
 
 @member_required
 def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
     now = timezone.now()
     program = config.program()
-    progress = member_tier_progress(member, as_of=now)
-    recent = list(member_recent_entries(member, limit=6))
+    months = _month_starts(timezone.localdate(now))
+    figures = member_dashboard(
+        member, now=now, months_from=months[0], keep_as_of=_keep_as_of(member, now=now)
+    )
+    progress = figures.progress
     context = {
         "member": member,
         "program": program,
@@ -243,11 +232,11 @@ def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
                 else money(progress.needed, program.currency)
             )
         ),
-        "keep": _tier_keep(member, program, now=now),
-        "pending": member_pending_arrivals(member),
-        "expiring": member_expiring_points(member),
-        "recent": [(entry, entry_description(entry)) for entry in recent],
-        "chart": _points_chart(member, now=now),
+        "keep": _tier_keep(member, program, figures.keep_value),
+        "pending": figures.pending,
+        "expiring": figures.expiring,
+        "recent": [(entry, entry_description(entry)) for entry in figures.recent],
+        "chart": _points_chart(member, months, figures.months),
         "point_value": money(max(member.points_available, 0) * program.point_value, program.currency),
     }
     return render(request, "members/dashboard.html", context)

@@ -20,8 +20,10 @@ GRANT_POINTS = 1_000_000
 
 def main(out: Path) -> None:
     django.setup()
+    from importlib import import_module
+
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
 
     from members.api_keys import api_key_create, store_get_or_create
     from members.demo import MEMBER_LOGIN
@@ -52,7 +54,7 @@ def main(out: Path) -> None:
     numbers = members.values_list("member_number", flat=True)
 
     user = User.objects.get(email=MEMBER_LOGIN[0])
-    session = SessionStore()
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()

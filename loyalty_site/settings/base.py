@@ -134,7 +134,8 @@ else:
             "LOCATION": "loyalty_cache",
         }
     }
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are kept in the database and read through the cache: a page view reads no session row.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- mail ------------------------------------------------------------------------------------
 EMAIL_URL = env.str("EMAIL_URL", default="")
