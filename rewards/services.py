@@ -48,6 +48,7 @@ from .errors import (
     VoucherUsed,
 )
 from .models import Redemption, Reward, normalise_voucher_code
+from .selectors import reward_to_redeem
 
 logger = logging.getLogger(__name__)
 Status = Redemption.Status
@@ -136,10 +137,10 @@ def _redeem(
     if idempotency_key and (
         existing := Redemption.objects.select_related("reward")
         .filter(idempotency_key=idempotency_key)
-        .first()
+        .order_by()[:1]
     ):
-        return _replay(existing, member_id=member.pk, reward_code=reward_code)
-    reward = Reward.objects.select_related("min_tier").filter(code=reward_code, is_active=True).first()
+        return _replay(existing[0], member_id=member.pk, reward_code=reward_code)
+    reward = reward_to_redeem(reward_code)
     if reward is None:
         raise RewardNotFound()
     if member.status != Member.Status.ACTIVE:
