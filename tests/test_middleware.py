@@ -1,5 +1,6 @@
 """The session, authentication and messages middleware step aside for /api/ and only there:
-the site's pages keep their sessions, logins, messages and CSRF protection."""
+the site's pages keep their sessions, logins, messages and CSRF protection. And the API's
+shortcut through content negotiation answers as DRF's full negotiation does."""
 
 from __future__ import annotations
 
@@ -64,3 +65,16 @@ def api_key(db):
     from members.api_keys import api_key_create, store_get_or_create
 
     return api_key_create(store=store_get_or_create(name="Middleware Till"), name="till")[1]
+
+
+def test_negotiation_answers_json_and_still_refuses_what_it_cannot_give(api_key, member):
+    till = client_with_key(api_key)
+    url = f"/api/v1/members/{member.member_number}/"
+
+    for accept in ("", "*/*", "application/json", "application/json; indent=2"):
+        response = till.get(url, HTTP_ACCEPT=accept)
+        assert response.status_code == 200, accept
+        assert response["Content-Type"].startswith("application/json")
+    refused = till.get(url, HTTP_ACCEPT="text/html")
+
+    assert refused.status_code == 406

@@ -170,6 +170,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["loyalty_site.api.throttling.StoreKeyThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "loyalty_site.api.negotiation.FirstRendererNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "loyalty_site.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
