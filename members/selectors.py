@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from . import config
 from .models import LedgerEntry, Member, PointLot, Tier
+from .statements import hot_cursor
 from .tiers import money_from_db, next_tier, qualifying_value, qualifying_value_sql
 
 
@@ -113,7 +114,7 @@ def member_dashboard(
         tz=timezone.get_current_timezone_name(),
         months_from=timezone.make_aware(datetime.combine(months_from, datetime.min.time())),
     )
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_DASHBOARD_SQL.format(value_now=value_now, value_keep=value_keep), params)
         value, keep, pending, expiring, recent, months = cursor.fetchone()
     return DashboardFigures(

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from . import config
 from .models import Member, Program, Tier, TierChange
+from .statements import hot_cursor
 
 
 def qualification_window_start(program: Program, as_of: datetime) -> datetime:
@@ -26,7 +27,7 @@ def qualifying_value(
     """Qualifying spend (purchases less refunds) or points earned, over the program's window."""
     program = program or config.program()
     sql, params = qualifying_value_sql(program, as_of=as_of or timezone.now(), member="%(member)s")
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(f"SELECT {sql}", {"member": member.pk, **params})
         return money_from_db(cursor.fetchone()[0])
 

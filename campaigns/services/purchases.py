@@ -37,6 +37,7 @@ from members.ledger.services import (
 )
 from members.locks import lock_member
 from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Store
+from members.statements import hot_cursor
 from members.tiers import (
     money_from_db,
     qualification_window_start,
@@ -152,7 +153,7 @@ def _lock_member(store: Store, purchase: PurchaseInput) -> _Locked:
         if member is None:
             raise MemberNotFound()
         return _Locked(member, member.earlier_id, member.earlier_digest, bool(member.had_purchases))
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(
             f"SELECT {_MEMBER_COLUMNS}, {_EARLIER}, nextval(pg_get_serial_sequence('members_purchase', 'id'))"
             f"{_LOCK_FROM} FOR UPDATE OF m",
@@ -384,7 +385,7 @@ def _insert_purchase(
         **value_params,
         **(credit.params if credit else {}),
     }
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         try:
             cursor.execute(f"WITH {ctes} SELECT (SELECT id FROM purchase), {value_sql}", params)
         except IntegrityError:

@@ -201,6 +201,9 @@ LOGGING = {
 # --- program tunables (LOYALTY_ prefix) ------------------------------------------------------
 # Members per chunk of a set-based job; each chunk is one transaction.
 LOYALTY_JOB_CHUNK_SIZE = env.int("LOYALTY_JOB_CHUNK_SIZE", default=5000)
+# The hot paths' statements are prepared by PostgreSQL (members.statements); false behind a
+# connection pooler in transaction mode that cannot keep prepared statements.
+LOYALTY_PREPARED_STATEMENTS = env.bool("LOYALTY_PREPARED_STATEMENTS", default=True)
 # The public address used in mails and referral links.
 LOYALTY_SITE_URL = env.str("LOYALTY_SITE_URL", default="http://127.0.0.1:8000")
 

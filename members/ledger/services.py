@@ -31,6 +31,7 @@ from ..errors import (
 )
 from ..locks import lock_member
 from ..models import LedgerEntry, LotAllocation, Member, PointLot, User
+from ..statements import hot_cursor
 
 Kind = LedgerEntry.Kind
 Source = LedgerEntry.Source
@@ -118,7 +119,7 @@ def points_credit_locked(
     if not plan.one_statement:
         return _credit_rows(member, credits, source_type, source_id, plan, created_by)
     statement = _credit_statement(member, credits, source_type, source_id, plan, created_by)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         try:
             cursor.execute(f"WITH {statement.ctes} SELECT id FROM ledger_entry ORDER BY id", statement.params)
         except IntegrityError:
@@ -411,7 +412,7 @@ def points_debit_locked(
         return entry
     member.points_available -= points
     _check_balances(member, balance_after)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         try:
             cursor.execute(
                 _DEBIT_SQL,
