@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import wraps
+from functools import cache, wraps
 
 import segno
 from allauth.account.models import EmailAddress
@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dates import MONTHS, MONTHS_3
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -84,6 +84,18 @@ def join(request: HttpRequest) -> HttpResponse:
     return redirect("portal:dashboard")
 
 
+def month_names() -> tuple[dict[int, str], dict[int, str]]:
+    """The month names (``date:"F"``) and abbreviations (``date:"M"``) in the active language,
+    translated once per language rather than once per use."""
+    return _month_names(translation.get_language())
+
+
+@cache
+def _month_names(language: str | None) -> tuple[dict[int, str], dict[int, str]]:
+    with translation.override(language):
+        return {m: str(name) for m, name in MONTHS.items()}, {m: str(n).title() for m, n in MONTHS_3.items()}
+
+
 @dataclass(frozen=True)
 class MonthBar:
     month: date
@@ -94,14 +106,6 @@ class MonthBar:
     earned_y: float
     earned_height: float
     used_height: float
-
-    @property
-    def name(self) -> str:  # date:"F Y"
-        return f"{MONTHS[self.month.month]} {self.month.year}"
-
-    @property
-    def abbreviation(self) -> str:  # date:"M"
-        return str(MONTHS_3[self.month.month]).title()
 
     @property
     def figures(self) -> tuple[str, str, str]:  # earned, used, balance: intcomma
@@ -125,9 +129,12 @@ class PointsChart:
     total_used: int
 
     def svg_bars(self) -> SafeString:
-        return format_html_join("\n", "{}", ((self._svg_bar(bar),) for bar in self.bars))
+        names = month_names()[0]
+        return format_html_join(
+            "\n", "{}", ((self._svg_bar(bar, names[bar.month.month]),) for bar in self.bars)
+        )
 
-    def _svg_bar(self, bar: MonthBar) -> SafeString:
+    def _svg_bar(self, bar: MonthBar, month_name: str) -> SafeString:
         earned = used = ""
         if bar.earned_height:
             earned = format_html(
@@ -142,21 +149,23 @@ class PointsChart:
         return format_html(
             '<g><title>{}: +{} / −{}, balance {}</title><rect class="hit" x="{}" y="0" width="{}"'
             ' height="{}"/>{}{}</g>',
-            bar.name, *bar.figures, bar.x, self.bar_width, self.height, earned, used,
+            f"{month_name} {bar.month.year}", *bar.figures, bar.x, self.bar_width, self.height, earned, used,
         )  # fmt: skip
 
     def month_items(self) -> SafeString:
+        short = month_names()[1]
         return format_html_join(
             "",
             '<li>{}<span class="wide-only">{}</span></li>',
-            ((bar.abbreviation[:1], bar.abbreviation[1:]) for bar in self.bars),
+            ((short[bar.month.month][:1], short[bar.month.month][1:]) for bar in self.bars),
         )
 
     def table_rows(self) -> SafeString:
+        short = month_names()[1]
         return format_html_join(
             "",
             '<tr><td>{} {}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>',
-            ((bar.abbreviation, bar.month.year, *bar.figures) for bar in self.bars),
+            ((short[bar.month.month], bar.month.year, *bar.figures) for bar in self.bars),
         )
 
 
