@@ -4,6 +4,7 @@ spending) and every error code the contract names."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 
@@ -417,3 +418,36 @@ def test_ten_concurrent_refund_replays_reverse_once(api_key, program, threads):
     assert Refund.objects.count() == 1
     assert LedgerEntry.objects.filter(member=member, kind="reversal").count() == 1
     assert refresh(member).points_pending == 60
+
+
+@pytest.mark.parametrize("same_payload", [True, False])
+def test_a_key_taken_while_the_purchase_worked_rolls_it_all_back(
+    api_client, member, monkeypatch, same_payload
+):
+    """The race ``record_once`` closes without a savepoint: another request commits the same
+    external id after this one's look-up. This one's insert meets the key, its whole transaction
+    (campaign budget included) rolls back, and it answers from a fresh read: the first answer
+    for the same payload, 409 for another."""
+    from campaigns.services import purchases
+
+    budgeted = campaign(code="bonus", kind=Campaign.Kind.FIXED_BONUS, bonus_points=10, budget_points=100)
+    first = api_client.post(URL, purchase_payload(member), format="json").json()
+    lock = purchases._lock_member
+    monkeypatch.setattr(
+        purchases,
+        "_lock_member",
+        lambda store, purchase: dataclasses.replace(lock(store, purchase), earlier_id=None),  # missed it
+    )
+    entries, spent = LedgerEntry.objects.count(), Campaign.objects.get(pk=budgeted.pk).spent_points
+
+    again = purchase_payload(member) if same_payload else purchase_payload(member, amount="99.00")
+    response = api_client.post(URL, again, format="json")
+
+    if same_payload:
+        assert response.status_code == 200 and response.json() == first
+    else:
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "duplicate_external_id"
+    assert LedgerEntry.objects.count() == entries and Purchase.objects.count() == 1
+    assert Campaign.objects.get(pk=budgeted.pk).spent_points == spent == 10
+    assert ledger_violations() == []
