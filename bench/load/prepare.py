@@ -13,7 +13,9 @@ from pathlib import Path
 
 import django
 
-LOAD_MEMBERS = 500
+# Enough members that a run's purchases (tens of thousands) give each only a few: a member's
+# year of purchases, which every purchase's tier check sums, stays what a shopper's would be.
+LOAD_MEMBERS = 5000
 # Enough for every redemption a run can make (voucher-5 costs 500 points).
 GRANT_POINTS = 1_000_000
 
