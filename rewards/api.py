@@ -15,8 +15,6 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members.errors import MemberNotFound
-from members.models import Member
 from members.serializers import StrictCharField
 
 from . import selectors, services
@@ -138,14 +136,9 @@ class RedemptionCreateView(APIView):
     def post(self, request):
         body = RedeemRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        member_id = Member.objects.filter(member_number=body.validated_data["member"]).values_list(
-            "pk", flat=True
-        )
-        if not member_id:
-            raise MemberNotFound()
         key = body.validated_data.get("idempotency_key")
         redeemed = services.reward_redeem(
-            member_id=member_id[0],
+            member_number=body.validated_data["member"],
             reward_code=body.validated_data["reward"],
             store=request.user.store,
             idempotency_key=f"api:{request.user.store.pk}:{key}" if key else None,

@@ -28,7 +28,13 @@ from django.utils import timezone
 
 from members import config
 from members.audit import audit_record
-from members.errors import IdempotencyConflict, InsufficientPoints, InvalidRequest, MemberInactive
+from members.errors import (
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidRequest,
+    MemberInactive,
+    MemberNotFound,
+)
 from members.jobs import Counts, job_run
 from members.ledger.services import points_debit_locked, points_restore
 from members.locks import lock_member
@@ -76,7 +82,8 @@ def restore_key(redemption_id: int) -> str:
 
 def reward_redeem(
     *,
-    member_id: int,
+    member_id: int | None = None,
+    member_number: str | None = None,
     reward_code: str,
     store: Store | None = None,
     created_by: User | None = None,
@@ -86,6 +93,7 @@ def reward_redeem(
 ) -> Redeemed:
     """Spend the member's points on one of ``reward_code`` and issue its voucher.
 
+    The member is given by id, or by number (a till's request: found and locked at once).
     ``idempotency_key`` is already scoped by the caller (``api:<store>:<key>``): the same key
     again gives back the same redemption; with another member or reward it is a conflict.
     The confirmation mail is queued after commit unless ``notify`` is False."""
@@ -98,7 +106,9 @@ def reward_redeem(
     try:
         with transaction.atomic():
             redeemed = _redeem(
-                member_id=member_id,
+                member=lock_member(member_id)
+                if member_id is not None
+                else _lock_member_number(member_number),
                 reward_code=reward_code,
                 store=store,
                 created_by=created_by,
@@ -110,6 +120,10 @@ def reward_redeem(
         existing = idempotency_key and Redemption.objects.filter(idempotency_key=idempotency_key).first()
         if not existing:
             raise
+        if member_id is None:
+            member_id = (
+                Member.objects.filter(member_number=member_number).values_list("pk", flat=True).first()
+            )
         return _replay(existing, member_id=member_id, reward_code=reward_code)
     if notify and redeemed.created:
         from .tasks import redemption_confirmation_send_task
@@ -124,16 +138,23 @@ def reward_redeem(
     return redeemed
 
 
+def _lock_member_number(member_number: str | None) -> Member:
+    """The member with that number, locked (one row: lock order does not arise)."""
+    member = Member.objects.select_for_update().filter(member_number=member_number).first()
+    if member is None:
+        raise MemberNotFound()
+    return member
+
+
 def _redeem(
     *,
-    member_id: int,
+    member: Member,
     reward_code: str,
     store: Store | None,
     created_by: User | None,
     idempotency_key: str | None,
     now: datetime,
 ) -> Redeemed:
-    member = lock_member(member_id)
     if idempotency_key and (
         existing := Redemption.objects.select_related("reward")
         .filter(idempotency_key=idempotency_key)
