@@ -2,8 +2,9 @@
 
 One gunicorn (production settings plus ``bench.floor``, ``bench.settings_floor``) serves both
 the site and the bare floor views; wrk loads each target's floor and then the site's endpoint,
-in turn, for the same time with the same connections, and the table gives requests/s, p50 and
-p99 of each and the site's share of the floor's requests/s.
+in turn (floor, site, site, floor, each half the time, so that a load on the machine that grows
+or fades weighs on both alike), with the same connections, and the table gives requests/s, p50
+and p99 of each and the site's share of the floor's requests/s.
 
 Targets: ``earn`` (``POST /api/v1/purchases/``), ``member`` (``GET /api/v1/members/{n}/``),
 ``redeem`` (``POST /api/v1/redemptions/``), ``dashboard`` (``GET /portal/`` as the demo member,
@@ -11,7 +12,7 @@ who has a year of history). After the run ``check_ledger`` must pass.
 
 Environment (all optional): ``DATABASE_URL`` (PostgreSQL; default the benchmark database, created
 when missing; migrated and seeded, never dropped), ``BENCH_REDIS_URL`` (the cache and broker,
-default ``redis://127.0.0.1:6379/7``), ``BENCH_API_DURATION`` (seconds per wrk run, default 12),
+default ``redis://127.0.0.1:6379/7``), ``BENCH_API_DURATION`` (seconds of load per variant, default 12),
 ``BENCH_API_CONNECTIONS`` (16), ``BENCH_API_WORKERS`` (gunicorn workers, 4), ``BENCH_API_PORT``
 (8097), ``BENCH_API_TARGETS`` (comma-separated, default all), ``BENCH_API_OUT`` (.run/bench-api).
 Loopback only.
@@ -78,6 +79,17 @@ def parse_wrk(output: str) -> WrkResult:
     if non_2xx := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
         errors += int(non_2xx.group(1))
     return WrkResult(rps, p50, p99, requests, errors)
+
+
+def combine(runs: list[WrkResult]) -> WrkResult:
+    """Two runs of the same length as one: requests/s and p50 averaged, the worse p99."""
+    return WrkResult(
+        requests_per_second=sum(run.requests_per_second for run in runs) / len(runs),
+        p50_ms=sum(run.p50_ms for run in runs) / len(runs),
+        p99_ms=max(run.p99_ms for run in runs),
+        requests=sum(run.requests for run in runs),
+        errors=sum(run.errors for run in runs),
+    )
 
 
 def _env() -> dict[str, str]:
@@ -178,7 +190,10 @@ def table(results: dict[str, tuple[WrkResult, WrkResult]], connections: int) -> 
             f"| {floor.p99_ms:.1f} ms | {site.p50_ms:.1f} ms | {site.p99_ms:.1f} ms "
             f"| {floor.errors + site.errors} |"
         )
-    return "\n".join(rows) + f"\n\n{connections} connections, wrk -t2, one run after the other.\n"
+    return "\n".join(rows) + (
+        f"\n\n{connections} connections, wrk -t2; per endpoint floor, site, site, floor, each half the"
+        " duration; requests/s and p50 are the means of a variant's two runs, p99 the worse.\n"
+    )
 
 
 def main() -> None:
@@ -226,21 +241,25 @@ def main() -> None:
         _check_dashboard(base, out)
         for target in targets:
             print(f"== {target.name}: {target.label}", flush=True)
-            measured = []
+            # A short first run of each warms the workers (imports, connections, caches).
             for prefix in ("/floor", ""):
-                # A short first run warms the workers (imports, connections, caches) unmeasured.
                 _wrk(env, base, target, prefix=prefix, seconds=2, connections=connections)
+            runs: dict[str, list[WrkResult]] = {"/floor": [], "": []}
+            # Floor, site, site, floor: a load on the machine that grows or fades during the
+            # four runs weighs on both alike.
+            for n, prefix in enumerate(("/floor", "", "", "/floor")):
                 _vacuum(env["DATABASE_URL"], "members_member")
-                output = _wrk(env, base, target, prefix=prefix, seconds=seconds, connections=connections)
-                (out / f"{target.name}{prefix.replace('/', '-')}.txt").write_text(output)
-                measured.append(parse_wrk(output))
+                output = _wrk(env, base, target, prefix=prefix, seconds=seconds // 2, connections=connections)
+                (out / f"{target.name}{prefix.replace('/', '-')}-{n}.txt").write_text(output)
+                runs[prefix].append(parse_wrk(output))
+            floor, site = combine(runs["/floor"]), combine(runs[""])
+            for name, result in (("floor", floor), ("site ", site)):
                 print(
-                    f"   {'floor' if prefix else 'site '} {measured[-1].requests_per_second:8.1f} req/s"
-                    f"  p50 {measured[-1].p50_ms:6.1f} ms  p99 {measured[-1].p99_ms:6.1f} ms"
-                    f"  errors {measured[-1].errors}",
+                    f"   {name} {result.requests_per_second:8.1f} req/s  p50 {result.p50_ms:6.1f} ms"
+                    f"  p99 {result.p99_ms:6.1f} ms  errors {result.errors}",
                     flush=True,
                 )
-            results[target.name] = (measured[0], measured[1])
+            results[target.name] = (floor, site)
     finally:
         server.terminate()
         server.wait(timeout=30)
