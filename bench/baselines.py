@@ -105,6 +105,16 @@ FLOORS = {
         GROUP BY 1, 2
         ON CONFLICT (member_id, expires_on) DO NOTHING
     """,
+    # The contract's segment "lapsed": at least one purchase, none in the last 60 days.
+    "refresh_segments": """
+        INSERT INTO campaigns_segmentmember (segment_id, member_id, added_at)
+        SELECT %(segment)s, m.id, %(as_of)s FROM members_member m
+        WHERE m.status = 'active'
+          AND EXISTS (SELECT 1 FROM members_purchase p WHERE p.member_id = m.id)
+          AND NOT EXISTS (SELECT 1 FROM members_purchase p WHERE p.member_id = m.id
+                          AND p.purchased_at > %(lapsed_cutoff)s)
+        ON CONFLICT (segment_id, member_id) DO NOTHING
+    """,
 }
 
 
@@ -118,6 +128,8 @@ def floor_run(name: str, *, as_of: datetime) -> int:
         "held_until": as_of + timedelta(days=program.tier_hold_days),
         "horizon": as_of + timedelta(days=REMINDER_DAYS),
         "key": as_of.isoformat(),
+        "segment": _lapsed_segment_id(),
+        "lapsed_cutoff": as_of - timedelta(days=60),
     }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(FLOORS[name], params)
@@ -131,11 +143,7 @@ def _tiers_orm(member_ids: list[int], as_of: datetime) -> None:
     held_until = as_of + timedelta(days=program.tier_hold_days)
     for member in Member.objects.filter(pk__in=member_ids).order_by("pk"):
         with transaction.atomic():
-            member = (
-                Member.objects.select_for_update(of=("self",))
-                .select_related("tier")
-                .get(pk=member.pk)
-            )
+            member = Member.objects.select_for_update(of=("self",)).select_related("tier").get(pk=member.pk)
             value = qualifying_value(member, as_of=as_of, program=program)
             target = Tier.objects.for_value(value) or Tier.objects.order_by("rank").first()
             current = member.tier.rank if member.tier else -1
@@ -165,9 +173,7 @@ def _expiry_orm(member_ids: list[int], as_of: datetime) -> None:
     for member in Member.objects.filter(pk__in=member_ids).order_by("pk"):
         with transaction.atomic():
             member = Member.objects.select_for_update().get(pk=member.pk)
-            lots = list(
-                PointLot.objects.filter(member=member, remaining__gt=0, expires_at__lte=as_of)
-            )
+            lots = list(PointLot.objects.filter(member=member, remaining__gt=0, expires_at__lte=as_of))
             if not lots:
                 continue
             points = sum(lot.remaining for lot in lots)
@@ -196,9 +202,7 @@ def _release_orm(member_ids: list[int], as_of: datetime) -> None:
     for member in Member.objects.filter(pk__in=member_ids).order_by("pk"):
         with transaction.atomic():
             member = Member.objects.select_for_update().get(pk=member.pk)
-            lots = list(
-                PointLot.objects.filter(member=member, is_pending=True, available_at__lte=as_of)
-            )
+            lots = list(PointLot.objects.filter(member=member, is_pending=True, available_at__lte=as_of))
             if not lots:
                 continue
             for lot in lots:
@@ -211,9 +215,7 @@ def _release_orm(member_ids: list[int], as_of: datetime) -> None:
 
 def _reminders_orm(member_ids: list[int], as_of: datetime) -> None:
     horizon = as_of + timedelta(days=REMINDER_DAYS)
-    members = Member.objects.filter(
-        pk__in=member_ids, reminder_opt_in=True, status="active"
-    ).order_by("pk")
+    members = Member.objects.filter(pk__in=member_ids, reminder_opt_in=True, status="active").order_by("pk")
     for member in members:
         per_day: dict = defaultdict(int)
         lots = PointLot.objects.filter(
@@ -227,7 +229,31 @@ def _reminders_orm(member_ids: list[int], as_of: datetime) -> None:
             )
 
 
+def _lapsed_segment_id() -> int | None:
+    from campaigns.demo import seed_offers
+    from campaigns.models import Segment
+
+    seed_offers()
+    return Segment.objects.filter(code="lapsed").values_list("pk", flat=True).first()
+
+
+def _segments_orm(member_ids: list[int], as_of: datetime) -> None:
+    from campaigns.models import SegmentMember
+
+    segment_id = _lapsed_segment_id()
+    cutoff = as_of - timedelta(days=60)
+    for member in Member.objects.filter(pk__in=member_ids, status=Member.Status.ACTIVE):
+        last = member.purchases.order_by("-purchased_at").values_list("purchased_at", flat=True).first()
+        if last is not None and last <= cutoff:
+            SegmentMember.objects.get_or_create(
+                segment_id=segment_id, member=member, defaults={"added_at": as_of}
+            )
+        else:
+            SegmentMember.objects.filter(segment_id=segment_id, member=member).delete()
+
+
 ORM_LOOPS = {
+    "refresh_segments": _segments_orm,
     "recalculate_tiers": _tiers_orm,
     "expire_points": _expiry_orm,
     "release_pending_points": _release_orm,

@@ -1,5 +1,7 @@
-"""Making sure the benchmark talks to PostgreSQL: with no PostgreSQL ``DATABASE_URL`` the
-command runs itself again against the default benchmark database, created if missing."""
+"""Making sure the benchmark talks to a PostgreSQL bench database: with no PostgreSQL
+``DATABASE_URL`` the command runs itself again against the default benchmark database, created
+if missing; a PostgreSQL database whose name does not say ``bench`` is refused, since
+generating the data replaces what is there."""
 
 from __future__ import annotations
 
@@ -10,12 +12,21 @@ from urllib.parse import urlparse
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench"
 
 
-def ensure_postgres() -> None:
+def ensure_bench_database() -> None:
     """Re-run the current command with DATABASE_URL pointing at PostgreSQL unless it already
-    does; create the database when it does not exist yet."""
+    does; create the database when it does not exist yet. Refuse a database not named for
+    benchmarks."""
+    from django.core.management.base import CommandError
     from django.db import connection
 
     if connection.vendor == "postgresql":
+        name = connection.settings_dict["NAME"]
+        if "bench" not in name:
+            raise CommandError(
+                f"Database {name!r} is not a bench database (its name must contain 'bench'): the "
+                f"benchmark replaces its data. Point DATABASE_URL or BENCH_DATABASE_URL at one, "
+                f"e.g. {DEFAULT_URL}."
+            )
         return
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     _create_database(url)

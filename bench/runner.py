@@ -33,6 +33,7 @@ COMPARABLE = {
     "expire_points": ("lots expired", ("lots",)),
     "release_pending_points": ("members released", ("members",)),
     "send_expiry_reminders": ("reminders", ("reminders",)),
+    "refresh_segments": ("memberships added", ("added",)),
 }
 
 # Each job, with the as-of it runs at relative to the data's "now" and the tables it writes.
@@ -45,6 +46,7 @@ CASES: list[tuple[str, timedelta, list[str]]] = [
     ),
     ("release_pending_points", timedelta(days=7), ["members_member", "members_pointlot"]),
     ("send_expiry_reminders", timedelta(0), ["members_expiryreminder"]),
+    ("refresh_segments", timedelta(0), ["campaigns_segmentmember"]),
 ]
 
 

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import ngettext
 
+from members.admin_base import ReadOnlyAdmin
 from members.errors import LoyaltyError
 from members.models import Store
 
@@ -118,18 +119,12 @@ class ReferralAdmin(admin.ModelAdmin):
 
 
 @admin.register(Award)
-class AwardAdmin(admin.ModelAdmin):
+class AwardAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "member", "source", "points", "purchase", "campaign"]
     list_filter = ["campaign"]
     search_fields = ["member__member_number", "source"]
     list_select_related = ["member", "purchase", "campaign"]
     readonly_fields = [f.name for f in Award._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class PurchaseImportForm(forms.ModelForm):
@@ -227,3 +222,7 @@ class PurchaseImportAdmin(admin.ModelAdmin):
             return
         obj.pk = created.pk
         obj.refresh_from_db()
+
+
+# Segments and offers have their own module; importing it registers them.
+from . import admin_offers  # noqa: E402,F401

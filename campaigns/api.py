@@ -72,6 +72,9 @@ class PurchaseCreateView(APIView):
             **error_responses(
                 400,
                 404,
+                _400="Invalid input (`invalid`, with `fields`); an amount above the store's largest "
+                "purchase (`amount_over_limit`); a partner's purchase dated further back than it may "
+                "post (`purchase_too_old`).",
                 _409="`duplicate_external_id` (the same external_id with another payload) or "
                 "`member_inactive`.",
             ),

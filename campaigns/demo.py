@@ -14,7 +14,7 @@ from members.api_keys import store_get_or_create
 from members.models import Member, Purchase, Tier
 
 from .inputs import PurchaseInput
-from .models import ActionRule, Campaign
+from .models import ActionRule, Campaign, Offer, Segment, SegmentCondition
 from .services import campaigns_settle, purchase_record
 
 ACTION_RULES = [
@@ -43,6 +43,42 @@ def seed_program() -> None:
                 "limit_period": period,
             },
         )
+    seed_offers()
+
+
+def seed_offers() -> None:
+    """The contract's defaults: segment ``lapsed`` (at least one purchase, none in the last 60
+    days) and its offer ``come-back`` (activate it, then the next purchase within 30 days earns
+    its base points twice, once)."""
+    lapsed, created = Segment.objects.get_or_create(
+        code="lapsed",
+        defaults={"name": "Lapsed", "description": "At least one purchase, none in the last 60 days."},
+    )
+    if created:
+        PURCHASES = SegmentCondition.Field.PURCHASES
+        SegmentCondition.objects.bulk_create(
+            [
+                # at least one purchase ever, and none in the last 60 days
+                SegmentCondition(segment=lapsed, field=PURCHASES, operator="gte", number=1),
+                SegmentCondition(segment=lapsed, field=PURCHASES, operator="lte", number=0, days=60),
+            ]
+        )
+    now = timezone.now()
+    Offer.objects.get_or_create(
+        code="come-back",
+        defaults={
+            "name": "Come back: double points",
+            "description": "Activate it, then your next purchase within 30 days earns its base points twice.",
+            "kind": Offer.Kind.MULTIPLIER,
+            "segment": lapsed,
+            "multiplier": Decimal("2"),
+            "requires_activation": True,
+            "days_after_activation": 30,
+            "uses_per_member": 1,
+            "starts_at": now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1),
+            "ends_at": now + timedelta(days=3650),
+        },
+    )
 
 
 def _campaigns(now) -> list[Campaign]:

@@ -28,3 +28,8 @@ class ActivityLimitReached(Conflict):
 class ActivityNotPending(Conflict):
     code = "not_pending"
     default_message = "That activity was already reviewed."
+
+
+class OfferNotFound(NotFound):
+    code = "offer_not_found"
+    default_message = "No such offer for this member."

@@ -50,7 +50,7 @@ class Campaign(models.Model):
     multiplier = models.DecimalField(
         max_digits=6, decimal_places=2, default=Decimal("1"), help_text="For multiplier kinds (2 = double)."
     )
-    bonus_points = models.PositiveIntegerField(default=0, help_text="For bonus kinds.")
+    bonus_points = models.PositiveBigIntegerField(default=0, help_text="For bonus kinds.")
     threshold_amount = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal("0"), help_text="Spend over the period (threshold)."
     )
@@ -61,11 +61,11 @@ class Campaign(models.Model):
     categories = models.CharField(max_length=500, blank=True, help_text="Comma-separated categories.")
     skus = models.CharField(max_length=500, blank=True, help_text="Comma-separated SKUs.")
     min_spend = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
-    per_member_cap = models.PositiveIntegerField(
+    per_member_cap = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Most points one member can get from it."
     )
-    budget_points = models.PositiveIntegerField(null=True, blank=True, help_text="Most points in total.")
-    spent_points = models.PositiveIntegerField(default=0, editable=False)
+    budget_points = models.PositiveBigIntegerField(null=True, blank=True, help_text="Most points in total.")
+    spent_points = models.PositiveBigIntegerField(default=0, editable=False)
     priority = models.IntegerField(default=0, help_text="Higher applies first.")
     exclusive = models.BooleanField(
         default=False, help_text="When it applies, campaigns of lower priority do not."
@@ -129,7 +129,7 @@ class ActionRule(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, unique=True)
     name = models.CharField(max_length=120)
     description = models.CharField(max_length=255, blank=True)
-    points = models.PositiveIntegerField()
+    points = models.PositiveBigIntegerField()
     requires_approval = models.BooleanField(default=False, help_text="Staff approve each one first.")
     limit_count = models.PositiveIntegerField(
         null=True, blank=True, help_text="Most awards per member per period (empty: no limit)."
@@ -157,7 +157,7 @@ class Award(models.Model):
         Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="awards"
     )
     source = models.CharField(max_length=80)
-    points = models.PositiveIntegerField()
+    points = models.PositiveBigIntegerField()
     position = models.PositiveSmallIntegerField(default=0)
     # Set for awards paid by settlement: one per campaign and member.
     settlement_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
@@ -188,7 +188,7 @@ class Activity(models.Model):
     url = models.URLField(max_length=500, blank=True)
     payload_digest = models.CharField(max_length=64, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices)
-    points_awarded = models.PositiveIntegerField(default=0)
+    points_awarded = models.PositiveBigIntegerField(default=0)
     reviewed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -214,8 +214,8 @@ class Referral(models.Model):
     purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices)
     reason = models.CharField(max_length=200, blank=True)
-    referrer_points = models.PositiveIntegerField(default=0)
-    referred_points = models.PositiveIntegerField(default=0)
+    referrer_points = models.PositiveBigIntegerField(default=0)
+    referred_points = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -268,3 +268,238 @@ class PurchaseImportError(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row_number}: {self.reason}"
+
+
+class Segment(models.Model):
+    """A named set of members defined by conditions (``SegmentCondition``): conditions in the same
+    group must all hold, and a member is in the segment when any group holds. Membership is
+    materialised in ``SegmentMember`` by the ``refresh_segments`` job."""
+
+    code = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    member_count = models.PositiveIntegerField(default=0, editable=False)
+    refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentCondition(models.Model):
+    class Field(models.TextChoices):
+        TIER = "tier", "Tier is one of (codes in text)"
+        DAYS_SINCE_PURCHASE = "days_since_purchase", "Days since the last purchase (number)"
+        PURCHASES = "purchases", "Purchases (number) in the last N days (empty: ever)"
+        SPEND = "spend", "Spend net of refunds (number) in the last N days (empty: ever)"
+        CATEGORY = "category", "Bought a category (text) in the last N days (empty: ever)"
+        SKU = "sku", "Bought a SKU (text) in the last N days (empty: ever)"
+        STORE = "store", "Enrolled or bought at a store (codes in text)"
+        BIRTHDAY_MONTH = "birthday_month", "Birthday month (number 1-12; 0: the current month)"
+        JOINED_WITHIN = "joined_within", "Joined in the last N days"
+        MARKETING_OPT_IN = "marketing_opt_in", "Opted in to marketing mail"
+
+    class Operator(models.TextChoices):
+        AT_LEAST = "gte", "at least"
+        AT_MOST = "lte", "at most"
+        EQUAL = "eq", "exactly"
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="conditions")
+    group = models.PositiveSmallIntegerField(
+        default=1, help_text="Conditions of one group are combined with AND; groups with OR."
+    )
+    field = models.CharField(max_length=24, choices=Field.choices)
+    operator = models.CharField(max_length=3, choices=Operator.choices, default=Operator.AT_LEAST)
+    number = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    days = models.PositiveIntegerField(null=True, blank=True, help_text="The last N days (empty: ever).")
+    text = models.CharField(
+        max_length=500, blank=True, help_text="Comma-separated codes, categories or SKUs."
+    )
+    negate = models.BooleanField(default=False, help_text="Members for whom the condition does not hold.")
+
+    class Meta:
+        ordering = ["segment_id", "group", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(days__isnull=True) | Q(days__lte=36500), name="segment_days_bounded"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'not ' if self.negate else ''}{self.get_field_display()}"
+
+    @property
+    def text_list(self) -> list[str]:
+        return sorted({t.strip().lower() for t in self.text.split(",") if t.strip()})
+
+
+class SegmentMember(models.Model):
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["segment", "member"], name="segment_member_once")]
+        indexes = [models.Index(fields=["member", "segment"], name="segment_member_by_member")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} in {self.segment_id}"
+
+
+class OfferQuerySet(ConfigQuerySet):
+    # Spent on every purchase under a budget; read from the row, never from a kept copy.
+    counters = frozenset({"spent_points"})
+
+
+class Offer(models.Model):
+    """A personalised offer for the members of a segment (or an uploaded list): a strategy of the
+    earning engine like a campaign (``campaigns.engine.strategies``), applied to a member's
+    purchase while it is theirs to use, up to ``uses_per_member`` times and within its budget.
+    Its awards read ``offer:<code>``."""
+
+    class Kind(models.TextChoices):
+        MULTIPLIER = "offer_multiplier", "Base points multiplied on the next purchase"
+        SPEND_BONUS = "offer_spend_bonus", "Bonus points above a spend"
+        CATEGORY_BONUS = "offer_category_bonus", "Bonus points on a category or SKU"
+
+    code = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    segment = models.ForeignKey(
+        Segment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="offers",
+        help_text="Its members may use the offer; members uploaded to the offer's list may too.",
+    )
+    multiplier = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal("1"), help_text="Multiplier: 2 = base points twice."
+    )
+    bonus_points = models.PositiveBigIntegerField(default=0, help_text="Bonus kinds.")
+    min_spend = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    categories = models.CharField(max_length=500, blank=True, help_text="Comma-separated categories.")
+    skus = models.CharField(max_length=500, blank=True, help_text="Comma-separated SKUs.")
+    requires_activation = models.BooleanField(
+        default=False, help_text="The member activates it first (a clipped coupon); else it applies itself."
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    days_after_activation = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Usable this many days after activation (not after the offer ends)."
+    )
+    uses_per_member = models.PositiveIntegerField(default=1)
+    budget_points = models.PositiveBigIntegerField(null=True, blank=True, help_text="Most points in total.")
+    spent_points = models.PositiveBigIntegerField(default=0, editable=False)
+    priority = models.IntegerField(default=0, help_text="Higher applies first, among campaigns and offers.")
+    exclusive = models.BooleanField(
+        default=False, help_text="When it applies, rules of lower priority do not."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    # Kept per process for the purchase path (``campaigns.selectors.offers_may_apply``).
+    objects = OfferQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="offer_window"),
+            models.CheckConstraint(condition=Q(multiplier__gte=1), name="offer_multiplier_at_least_one"),
+            models.CheckConstraint(condition=Q(uses_per_member__gte=1), name="offer_uses_at_least_one"),
+            models.CheckConstraint(
+                condition=Q(budget_points__isnull=True) | Q(spent_points__lte=models.F("budget_points")),
+                name="offer_within_budget",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def category_list(self) -> set[str]:
+        return {c.strip().lower() for c in self.categories.split(",") if c.strip()}
+
+    @property
+    def sku_list(self) -> set[str]:
+        return {s.strip().lower() for s in self.skus.split(",") if s.strip()}
+
+    @property
+    def source(self) -> str:
+        return f"offer:{self.code}"
+
+
+class OfferTarget(models.Model):
+    """A member uploaded to an offer's list: the offer is theirs whatever their segments."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="targets")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["offer", "member"], name="offer_target_once")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} for {self.offer_id}"
+
+
+class OfferActivation(models.Model):
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="activations")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    activated_at = models.DateTimeField()
+    valid_until = models.DateTimeField()
+    channel = models.CharField(max_length=10, default="portal")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "member"], name="offer_activation_once"),
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=models.F("activated_at")), name="offer_activation_window"
+            ),
+        ]
+        indexes = [models.Index(fields=["member", "offer"], name="offer_activation_by_member")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} activated {self.offer_id}"
+
+
+class OfferUse(models.Model):
+    """One purchase that used an offer. ``sequence`` counts a member's uses of the offer, so the
+    database refuses a use past ``uses_per_member`` twice over (with the member's lock)."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="uses")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    purchase = models.ForeignKey(Purchase, on_delete=models.CASCADE, related_name="+")
+    sequence = models.PositiveIntegerField()
+    points = models.PositiveBigIntegerField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "member", "sequence"], name="offer_use_sequence_once"),
+            models.UniqueConstraint(fields=["offer", "purchase"], name="offer_use_once_per_purchase"),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="offer_use_sequence_positive"),
+        ]
+        indexes = [models.Index(fields=["member", "offer"], name="offer_use_by_member")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} used {self.offer_id} ({self.sequence})"
+
+
+class OfferMail(models.Model):
+    """The offer's mail went to this member (once)."""
+
+    offer = models.ForeignKey(Offer, on_delete=models.CASCADE, related_name="mails")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["offer", "member"], name="offer_mail_once")]
+
+    def __str__(self) -> str:
+        return f"{self.offer_id} mailed to {self.member_id}"

@@ -11,6 +11,7 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from members.identity import same_person
 from members.models import Member, Program
 
 
@@ -19,11 +20,13 @@ class EarningPolicy:
         """Points are whole: always rounded down (per purchase line)."""
         return max(0, math.floor(value))
 
+    def round_points_sql(self, expression: str) -> str:
+        """``round_points`` in SQL, for settlement (``expression`` is never negative there)."""
+        return f"CAST(FLOOR({expression}) AS BIGINT)"
+
     def is_self_referral(self, referrer: Member, referred: Member) -> bool:
-        return (
-            referrer.pk == referred.pk
-            or referrer.email.lower() == referred.email.lower()
-            or bool(referrer.phone and referrer.phone == referred.phone)
+        return referrer.pk == referred.pk or same_person(
+            email=referrer.email, phone=referrer.phone, other_email=referred.email, other_phone=referred.phone
         )
 
     def referral_refusal(

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from members.config import cached
-from members.models import Member, Store, Tier
+from members.models import Store, Tier
 
-from .models import ActionRule, Activity, Campaign, Referral
+from .models import ActionRule, Award, Campaign, Offer
 
 # The kept campaigns are those that ended at most this long before they were loaded: a purchase
 # dated earlier than that (a late import) reads its campaigns from the database.
 KEPT_CAMPAIGNS_HORIZON = timedelta(days=30)
-
-
-@dataclass(frozen=True)
-class ReferralSummary:
-    code: str
-    rewarded: int
-    refused: int
-    points: int
 
 
 @dataclass(frozen=True)
@@ -85,29 +78,38 @@ def campaigns_for_purchase(*, at: datetime, store: Store, tier: Tier | None) -> 
     return [entry.campaign for entry in kept.campaigns if entry.applies(at=at, store=store, tier=tier)]
 
 
+@dataclass(frozen=True)
+class KeptOffers:
+    loaded_at: datetime
+    windows: tuple[tuple[datetime, datetime], ...]  # (starts_at, ends_at) of each active offer
+
+
+def _load_offer_windows() -> KeptOffers:
+    now = timezone.now()
+    rows = Offer.objects.filter(is_active=True, ends_at__gt=now - KEPT_CAMPAIGNS_HORIZON).values_list(
+        "starts_at", "ends_at"
+    )
+    return KeptOffers(now, tuple(rows))
+
+
+def offers_may_apply(*, at: datetime) -> bool:
+    """Whether any active offer runs at ``at``, answered from the offers kept per process
+    (``members.config``): only then does a purchase read the member's offers (one query)."""
+    kept = cached("offers.purchase", _load_offer_windows)
+    if at < kept.loaded_at - KEPT_CAMPAIGNS_HORIZON:
+        return True  # older than what is kept: the member's read decides
+    return any(starts_at <= at < ends_at for starts_at, ends_at in kept.windows)
+
+
 def ways_to_earn() -> list[ActionRule]:
     """The active action rules, for the portal's "ways to earn" page."""
     return list(ActionRule.objects.filter(is_active=True).order_by("kind"))
 
 
-def campaigns_on_offer(*, now: datetime | None = None, member: Member | None = None) -> QuerySet[Campaign]:
-    """Campaigns running now or starting later, for the member's tier when one is given."""
-    now = now or timezone.now()
-    campaigns = Campaign.objects.filter(is_active=True, ends_at__gt=now)
-    if member is not None:
-        campaigns = campaigns.filter(Q(tiers__isnull=True) | Q(tiers=member.tier_id)).distinct()
-    return campaigns.order_by("starts_at", "-priority")
-
-
-def member_activities(member: Member, *, limit: int = 20) -> QuerySet[Activity]:
-    return member.activities.select_related("rule").order_by("-created_at")[:limit]
-
-
-def member_referral_summary(member: Member) -> ReferralSummary:
-    """The member's referral code and how their referrals went (one query)."""
-    totals = Referral.objects.filter(referrer=member).aggregate(
-        rewarded=Count("pk", filter=Q(status=Referral.Status.REWARDED)),
-        refused=Count("pk", filter=Q(status=Referral.Status.REFUSED)),
-        points=Sum("referrer_points"),
-    )
-    return ReferralSummary(member.referral_code, totals["rewarded"], totals["refused"], totals["points"] or 0)
+def plan_points_given(member_id: int, plan_code: str, since: datetime) -> tuple[int, Decimal]:
+    """The extra points a paid plan's multiplier gave the member since ``since`` (the
+    ``plan:<code>`` awards of their purchases): a plan benefit source for the dashboard."""
+    total = Award.objects.filter(
+        member_id=member_id, source=f"plan:{plan_code}", created_at__gte=since
+    ).aggregate(total=Sum("points"))["total"]
+    return total or 0, Decimal("0")

@@ -1,39 +1,15 @@
-"""Celery tasks: thin wrappers that call services, passing ids."""
+"""Celery tasks: thin wrappers that call services, passing ids. The scheduled ones run this
+app's registered jobs (``CampaignsConfig.ready``) through the core's job runner."""
 
 from __future__ import annotations
 
-import logging
-
 from celery import shared_task
-from django.utils import timezone
 
-from members.schedule import DAILY, HOURLY, first_this_period
+from members.tasks import job_task
 
-logger = logging.getLogger(__name__)
-
-
-@shared_task(name="campaigns.tasks.campaigns_settle_task", acks_late=True)
-def campaigns_settle_task(scheduled: bool = False) -> dict | None:
-    from .services import campaigns_settle
-
-    if scheduled and not first_this_period("settle_campaigns", HOURLY):
-        return None
-
-    report = campaigns_settle(as_of=timezone.now())
-    logger.info("Campaign settlement: %s", report)
-    return {"campaigns": report.campaigns, "members": report.members, "points": report.points}
-
-
-@shared_task(name="campaigns.tasks.birthday_bonuses_award_task", acks_late=True)
-def birthday_bonuses_award_task(scheduled: bool = False) -> int:
-    from .services import birthday_bonuses_award
-
-    if scheduled and not first_this_period("birthday_bonuses", DAILY):
-        return 0
-
-    paid = birthday_bonuses_award(on=timezone.localdate())
-    logger.info("Birthday bonuses paid: %s", paid)
-    return paid
+campaigns_settle_task = job_task("campaigns.tasks.campaigns_settle_task", "settle_campaigns")
+birthday_bonuses_award_task = job_task("campaigns.tasks.birthday_bonuses_award_task", "birthday_bonuses")
+segments_refresh_task = job_task("campaigns.tasks.segments_refresh_task", "refresh_segments")
 
 
 @shared_task(name="campaigns.tasks.purchase_import_process_task", acks_late=True)
@@ -43,3 +19,10 @@ def purchase_import_process_task(import_id: int) -> None:
 
     if purchase_import_process_chunk(import_id=import_id):
         purchase_import_process_task.delay(import_id)
+
+
+@shared_task(name="campaigns.tasks.offer_mail_send_task", acks_late=True)
+def offer_mail_send_task(offer_id: int) -> int:
+    from .offers_mail import offer_mail_send
+
+    return offer_mail_send(offer_id=offer_id)

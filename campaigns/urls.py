@@ -2,7 +2,12 @@
 
 from django.urls import path
 
-from . import views
+from . import views, views_offers
 
 app_name = "earn"
-urlpatterns = [path("earn/", views.earn, name="index")]
+urlpatterns = [
+    path("earn/", views.earn, name="index"),
+    path("offers/", views_offers.offers, name="offers"),
+    path("offers/<str:code>/activate/", views_offers.offer_activate_view, name="offer-activate"),
+    path("offers/unsubscribe/<str:token>/", views_offers.unsubscribe, name="offers-unsubscribe"),
+]

@@ -1,5 +1,5 @@
 """Browser-facing hardening that Django 5.2 does not ship: a Content-Security-Policy on every
-response, and allauth's rate limits on the Django admin's own login form.
+response.
 
 The pages load their scripts, style sheets and images from this site only, and run no inline
 script and no event-handler attribute: scripts are ``'self'`` with no ``'unsafe-inline'``, so an
@@ -12,7 +12,6 @@ static/, no CDN) carries one small ``<style>`` element: it alone may.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
 
@@ -59,27 +58,3 @@ class ContentSecurityPolicyMiddleware:
             docs = request.path.startswith(DOCS_PATHS)
             response["Content-Security-Policy"] = DOCS_POLICY if docs else POLICY
         return response
-
-
-def rate_limited_login(login_view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Wrap the admin's login view in allauth's ``login`` (per IP) and ``login_failed`` (per IP
-    and per address) rate limits, so the admin form is no easier to guess at than the portal's.
-    A successful login clears the address's failures, as allauth does."""
-    from allauth.core import ratelimit
-
-    @wraps(login_view)
-    def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method != "POST":
-            return login_view(request, *args, **kwargs)
-        address = (request.POST.get("username") or "").strip().lower()
-        limited = ratelimit.consume_or_429(request, action="login") or ratelimit.consume_or_429(
-            request, action="login_failed", key=address
-        )
-        if limited:
-            return limited
-        response = login_view(request, *args, **kwargs)
-        if request.user.is_authenticated:
-            ratelimit.clear(request, action="login_failed", key=address)
-        return response
-
-    return view

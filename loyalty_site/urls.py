@@ -1,12 +1,14 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
 from . import health, views
-from .security import rate_limited_login
 
-admin.site.login = rate_limited_login(admin.site.login)
+# One login for everyone: the admin's form sends to allauth's, with its rate limits and the
+# two-factor step staff who can change things must pass (loyalty_site.staff.two_factor).
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", views.home, name="home"),

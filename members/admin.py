@@ -1,19 +1,15 @@
-"""Admin for the core. Points never change here except through an adjustment (a form that asks
-for a reason and calls the staff adjustment service, which posts through
-``members.ledger.services.points_adjust``); the ledger itself is read-only. Store managers see
-only their own stores' purchases, refunds and keys."""
+"""Admin for the core: members, the program, tiers, stores and keys, and the ledger's history,
+read-only. Points never change here; the staff app (``loyalty_site.staff.admin``) adds the
+adjustment form to a member's page, and scopes stores, keys, purchases and refunds to the
+stores a store manager runs."""
 
-from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
 
-from loyalty_site.staff.access import scope_to_stores, staff_store_ids
-
-from .errors import LoyaltyError
+from .admin_base import ReadOnlyAdmin, ReadOnlyInline
 from .models import (
     ApiKey,
     AuditEvent,
@@ -29,18 +25,6 @@ from .models import (
     TierChange,
     User,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class LedgerEntryInline(ReadOnlyInline):
@@ -75,19 +59,6 @@ class PointLotInline(ReadOnlyInline):
         return super().get_queryset(request).filter(remaining__gt=0)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History: looked at, never added, changed or deleted by hand."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
@@ -101,23 +72,6 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
-
-
-class AdjustmentForm(forms.Form):
-    points = forms.IntegerField(
-        help_text="Points to add; a negative number removes points. Zero is not an adjustment."
-    )
-    reason = forms.CharField(
-        max_length=255,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why: the member sees it in their history.",
-    )
-
-    def clean_points(self) -> int:
-        points = self.cleaned_data["points"]
-        if points == 0:
-            raise forms.ValidationError("An adjustment is not zero points.")
-        return points
 
 
 @admin.register(Member)
@@ -149,85 +103,15 @@ class MemberAdmin(admin.ModelAdmin):
     ]
     raw_id_fields = ["user", "referred_by"]
     inlines = [PointLotInline, LedgerEntryInline]
-    actions = ["resend_verification_mail"]
-    change_form_template = "admin/members/member/change_form.html"
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # a member's history is kept; close the membership instead
 
-    def get_urls(self):
-        adjust = path(
-            "<int:member_id>/adjust/",
-            self.admin_site.admin_view(self.adjust_view),
-            name="members_member_adjust",
-        )
-        return [adjust, *super().get_urls()]
-
-    def adjust_view(self, request, member_id: int):
-        from loyalty_site.models import AdjustmentRequest
-        from loyalty_site.services import adjustment_request
-
-        if not request.user.has_perm("loyalty_site.add_adjustmentrequest"):
-            raise PermissionDenied
-        member = get_object_or_404(Member.objects.select_related("tier"), pk=member_id)
-        program = Program.load()
-        form = AdjustmentForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                adjustment = adjustment_request(
-                    member_id=member.pk,
-                    points=form.cleaned_data["points"],
-                    reason=form.cleaned_data["reason"],
-                    requested_by=request.user,
-                )
-            except LoyaltyError as error:
-                form.add_error(None, error.message)
-            else:
-                self.log_change(
-                    request,
-                    member,
-                    f"Points adjustment {adjustment.points:+d} requested: {adjustment.reason}",
-                )
-                if adjustment.status == AdjustmentRequest.Status.APPLIED:
-                    self.message_user(request, f"{adjustment.points:+d} points posted to {member}.")
-                else:
-                    self.message_user(
-                        request,
-                        f"{adjustment.points:+d} points is above {program.adjustment_approval_threshold}: "
-                        "the adjustment waits for a second staff member to approve it.",
-                        messages.WARNING,
-                    )
-                return redirect(reverse("admin:members_member_change", args=[member.pk]))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Adjust points of {member}",
-            "member": member,
-            "form": form,
-            "threshold": program.adjustment_approval_threshold,
-            "opts": self.model._meta,
-            "original": member,
-        }
-        return TemplateResponse(request, "admin/members/member/adjust.html", context)
-
-    @admin.action(description="Resend the email-verification mail", permissions=["resend_mail"])
-    def resend_verification_mail(self, request, queryset):
-        from loyalty_site.services import member_mail_resend
-
-        sent = 0
-        for member in queryset:
-            try:
-                member_mail_resend(member_id=member.pk, staff_user=request.user, request=request)
-            except LoyaltyError as error:
-                self.message_user(request, f"{member}: {error.message}", messages.WARNING)
-            else:
-                sent += 1
-                self.log_change(request, member, "Email-verification mail resent")
-        self.message_user(request, f"Mail resent to {sent} member(s).")
-
-    resend_verification_mail.logs_history = True
-
-    def has_resend_mail_permission(self, request) -> bool:
-        return request.user.has_perm("loyalty_site.resend_member_mail")
+    def save_model(self, request, obj, form, change):
+        if "birth_date" in form.changed_data:
+            # A corrected birthday waits 30 days for its bonus, like one a member sets.
+            obj.birth_date_set_at = timezone.now() if obj.birth_date else None
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(LedgerEntry)
@@ -283,25 +167,29 @@ class TierAdmin(admin.ModelAdmin):
         return False  # members and history point at tiers
 
 
-class StoreScopedAdmin(admin.ModelAdmin):
-    """Store managers see only the rows of the stores they manage."""
-
-    store_lookup = "store"
-
-    def get_queryset(self, request):
-        return scope_to_stores(super().get_queryset(request), request.user, lookup=self.store_lookup)
-
-
 @admin.register(Store)
-class StoreAdmin(StoreScopedAdmin):
-    list_display = ["name", "code", "is_active", "created_at"]
+class StoreAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "is_partner", "is_active", "max_purchase_amount", "created_at"]
+    list_filter = ["is_partner", "is_active"]
     search_fields = ["name", "code"]
     prepopulated_fields = {"code": ("name",)}
-    store_lookup = "pk"
+    fieldsets = [
+        (None, {"fields": ["name", "code", "is_active"]}),
+        (
+            "Trust and limits",
+            {
+                "fields": ["is_partner", "max_purchase_amount", "max_backdate_hours"],
+                "description": "A partner sees personal data only of members it enrolled or sold to, "
+                "only its own entries of a member's history, and redeems only with the code from the "
+                "member's card. Every store posts purchases up to its largest amount; only partners "
+                "are held to the backdating limit.",
+            },
+        ),
+    ]
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(StoreScopedAdmin):
+class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ["prefix", "store", "name", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["store"]
     fields = ["store", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
@@ -315,17 +203,9 @@ class ApiKeyAdmin(StoreScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [*self.readonly_fields, "store"] if obj else self.readonly_fields
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "store":
-            kwargs["queryset"] = scope_to_stores(Store.objects.all(), request.user, lookup="pk")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
-        store_ids = staff_store_ids(request.user)
-        if store_ids is not None and obj.store_id not in store_ids:
-            raise PermissionDenied
         from .api_keys import api_key_create
 
         key, raw_key = api_key_create(store=obj.store, name=obj.name)
@@ -354,7 +234,7 @@ class PurchaseLineInline(ReadOnlyInline):
 
 
 @admin.register(Purchase)
-class PurchaseAdmin(StoreScopedAdmin):
+class PurchaseAdmin(admin.ModelAdmin):
     list_display = [
         "external_id",
         "store",
@@ -382,7 +262,7 @@ class PurchaseAdmin(StoreScopedAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(StoreScopedAdmin, ReadOnlyAdmin):
+class RefundAdmin(ReadOnlyAdmin):
     list_display = ["external_id", "store", "purchase", "amount", "points_reversed", "created_at"]
     list_filter = ["store"]
     search_fields = ["external_id", "purchase__external_id"]
@@ -407,4 +287,6 @@ class AuditEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
-from . import admin_jobs  # noqa: E402,F401  (the jobs' admin lives in its own module)
+# The jobs' admin, and paid plans, memberships, transfers and households, live in their own modules.
+from . import admin_jobs, admin_plans  # noqa: E402,F401
+from .webhooks import admin as webhooks_admin  # noqa: E402,F401  (the webhooks' admin lives with them)

@@ -3,11 +3,12 @@
 from django.contrib import admin
 from django.utils.html import format_html
 
+from .admin_base import ReadOnlyAdmin
 from .models import ExpiryReminder, JobRun
 
 
 @admin.register(JobRun)
-class JobRunAdmin(admin.ModelAdmin):
+class JobRunAdmin(ReadOnlyAdmin):
     list_display = ["name", "as_of", "started_at", "finished_at", "progress_bar", "rows_changed", "outcome"]
     list_filter = ["name", "outcome"]
     date_hierarchy = "started_at"
@@ -34,23 +35,11 @@ class JobRunAdmin(admin.ModelAdmin):
             obj.chunks_total,
         )
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(ExpiryReminder)
-class ExpiryReminderAdmin(admin.ModelAdmin):
+class ExpiryReminderAdmin(ReadOnlyAdmin):
     list_display = ["member", "expires_on", "points", "created_at", "sent_at"]
     list_select_related = ["member"]
     search_fields = ["member__member_number", "member__email"]
     date_hierarchy = "expires_on"
     raw_id_fields = ["member"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

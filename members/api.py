@@ -1,12 +1,15 @@
 """This app's endpoints under /api/v1/: enrol a member, read one, read their ledger.
 
 Any store's key may enrol and read any member of the program (a coalition: members shop at
-every store). Errors are mapped from the domain errors in ``loyalty_site.api.errors``.
+every store). A partner sees personal data only of members related to it, and only its own
+entries of a member's ledger (``members.stores``). Errors are mapped from the domain errors in
+``loyalty_site.api.errors``.
 """
 
 from __future__ import annotations
 
 from django.urls import path
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import CursorPagination
@@ -14,7 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .errors import MemberNotFound
-from .models import Member
+from .memberships import membership_annotations
+from .models import Member, Store
 from .serializers import (
     LedgerEntrySerializer,
     MemberCreateSerializer,
@@ -23,13 +27,20 @@ from .serializers import (
     error_responses,
 )
 from .services import member_enroll
+from .stores import entries_for_store, members_for_store
 
 
-def member_by_number(member_number: str) -> Member:
-    """The member with that number (and its tier), or ``MemberNotFound``."""
+def member_by_number(member_number: str, store: Store) -> Member:
+    """The member with that number (and its tier) as ``store`` sees it, or ``MemberNotFound``."""
     if not member_number or len(member_number) > 20 or "\x00" in member_number:
         raise MemberNotFound()
-    member = Member.objects.select_related("tier").filter(member_number=member_number).first()
+    member = (
+        members_for_store(store)
+        .select_related("tier")
+        .annotate(**membership_annotations(at=timezone.now()))
+        .filter(member_number=member_number)
+        .first()
+    )
     if member is None:
         raise MemberNotFound()
     return member
@@ -55,13 +66,18 @@ class MemberCreateView(APIView):
             store=request.user.store,
             channel="api",
         )
-        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+        return Response(
+            MemberSerializer(member, context={"store": request.user.store}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class MemberDetailView(APIView):
     @extend_schema(operation_id="members_retrieve", responses={200: MemberSerializer, **error_responses(404)})
     def get(self, request, member_number: str):
-        return Response(MemberSerializer(member_by_number(member_number)).data)
+        store = request.user.store
+        member = member_by_number(member_number, store)
+        return Response(MemberSerializer(member, context={"store": store}).data)
 
 
 class TransactionPagination(CursorPagination):
@@ -80,10 +96,11 @@ class MemberTransactionsView(APIView):
         responses={200: TransactionPageSerializer, **error_responses(404)},
     )
     def get(self, request, member_number: str):
-        """The member's ledger, newest first, 50 entries a page."""
-        member = member_by_number(member_number)
+        """The member's ledger, newest first, 50 entries a page: a partner's own entries only."""
+        store = request.user.store
+        member = member_by_number(member_number, store)
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(member.ledger_entries.all(), request, view=self)
+        page = paginator.paginate_queryset(entries_for_store(member, store), request, view=self)
         return Response(
             {"results": LedgerEntrySerializer(page, many=True).data, "next": paginator.get_next_link()}
         )

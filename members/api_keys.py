@@ -20,19 +20,25 @@ def _digest(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def store_get_or_create(*, name: str) -> Store:
+def store_get_or_create(*, name: str, is_partner: bool | None = None) -> Store:
+    """The store of that name, created if needed (an own store unless ``is_partner``). With
+    ``is_partner`` given, an existing store is made a partner or an own store accordingly; with
+    None it keeps its kind."""
     name = name.strip()
     if not name:
         raise ValueError("A store needs a name.")
     store = Store.objects.filter(name__iexact=name).first()
     if store:
+        if is_partner is not None and store.is_partner != is_partner:
+            store.is_partner = is_partner
+            store.save(update_fields=["is_partner"])
         return store
     base = slugify(name)[:50] or "store"
     code, n = base, 1
     while Store.objects.filter(code=code).exists():
         n += 1
         code = f"{base}-{n}"
-    return Store.objects.create(name=name, code=code)
+    return Store.objects.create(name=name, code=code, is_partner=bool(is_partner))
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ from allauth.account.models import EmailAddress
 from django.db import transaction
 
 from .ledger.services import points_credit
-from .models import LedgerEntry, Member, Program, Tier, User
+from .models import LedgerEntry, Member, MembershipPlan, Program, Tier, User
 
 STAFF_LOGIN = ("staff@example.com", "demo-staff-2026")
 MEMBER_LOGIN = ("member@example.com", "demo-member-2026")
@@ -23,6 +23,16 @@ TIERS = [
     ("platinum", "Platinum", 4, Decimal("5000"), Decimal("2.00")),
 ]
 
+PLUS_PLAN = {
+    "code": "plus",
+    "name": "Plus",
+    "description": "Gold benefits all year, and half as many points again on every purchase.",
+    "price": Decimal("49.00"),
+    "term_months": 12,
+    "min_tier": "gold",
+    "earn_multiplier": Decimal("1.50"),
+}
+
 
 def seed_program() -> None:
     Program.load()
@@ -31,6 +41,13 @@ def seed_program() -> None:
             code=code,
             defaults={"name": name, "rank": rank, "threshold": threshold, "multiplier": multiplier},
         )
+    # The paid plan (shared/CONTRACT.md, "Paid memberships"): 49.00 for 12 months, at least
+    # gold while it lasts, and x1.5 on top of the tier's multiplier.
+    MembershipPlan.objects.update_or_create(
+        code=PLUS_PLAN["code"],
+        defaults={k: v for k, v in PLUS_PLAN.items() if k != "min_tier"}
+        | {"min_tier": Tier.objects.get(code=PLUS_PLAN["min_tier"])},
+    )
 
 
 def demo_login(email: str, password: str, **extra) -> User:

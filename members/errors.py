@@ -22,6 +22,13 @@ class NotFound(LoyaltyError):
     default_message = "Not found."
 
 
+class Forbidden(LoyaltyError):
+    """The caller may not do this without something it did not bring: answered 403."""
+
+    code = "forbidden"
+    default_message = "Not allowed."
+
+
 class Conflict(LoyaltyError):
     """The request is well formed but the state of things refuses it: answered 409."""
 
@@ -53,3 +60,23 @@ class IdempotencyConflict(Conflict):
 
 class NothingToReverse(InvalidRequest):
     default_message = "There are no points left to reverse for that source."
+
+
+class PurchaseTooOld(InvalidRequest):
+    code = "purchase_too_old"
+    default_message = "The purchase is dated further back than this store may post."
+
+
+class AmountOverLimit(InvalidRequest):
+    code = "amount_over_limit"
+    default_message = "The amount is above this store's largest purchase."
+
+
+class MemberTokenRequired(Forbidden):
+    code = "member_token_required"
+    default_message = "A partner redeems only with the code from the member's card (member_token)."
+
+
+class InvalidMemberToken(Forbidden):
+    code = "invalid_member_token"
+    default_message = "That member card code is wrong, used or expired: ask the member for a new one."

@@ -19,6 +19,10 @@ The member row caches ``points_available`` and ``points_pending``. Every write l
 first, so the cache, the lots and the journal move together. ``points_available`` may be
 negative only when a refund clawed back points that were already spent; while it is, every lot
 is empty and the next points that arrive pay the debt first.
+
+Points are 64-bit integers. One entry moves at most ``MAX_POINTS`` and a balance stays within
+``MAX_BALANCE`` either side of zero, so no sum the ledger keeps can overflow its column: a credit
+that would pass them is refused as invalid input, never a database error.
 """
 
 from __future__ import annotations
@@ -28,11 +32,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from .config import ConfigQuerySet
+
+MAX_POINTS = 10**15
+MAX_BALANCE = 10**18  # a 64-bit column holds a little over 9 x 10**18
 
 
 class UserManager(BaseUserManager["User"]):
@@ -133,12 +141,20 @@ class Program(models.Model):
         default=0, help_text="Extra days after the hold before a downgrade takes effect."
     )
     voucher_validity_days = models.PositiveIntegerField(default=90)
+    transfer_monthly_limit = models.PositiveBigIntegerField(
+        default=5000, help_text="Points one member may send to others per calendar month."
+    )
     expired_voucher_policy = models.CharField(
         max_length=8, choices=ExpiredVoucherPolicy.choices, default=ExpiredVoucherPolicy.REFUND
     )
     adjustment_approval_threshold = models.PositiveIntegerField(
         default=1000,
         help_text="Staff adjustments of more points than this wait for a second staff member.",
+    )
+    adjustment_daily_cap = models.PositiveIntegerField(
+        default=5000,
+        help_text="Points (added or removed) one staff member may post without a second staff "
+        "member in any 24 hours; beyond it an adjustment waits for approval.",
     )
     referral_monthly_cap = models.PositiveIntegerField(
         default=10, help_text="Referral rewards one member can earn per calendar month."
@@ -205,17 +221,46 @@ class Tier(models.Model):
 
 
 class Store(models.Model):
-    """A shop, a web shop or a partner in a coalition. API keys belong to a store."""
+    """A shop, a web shop or a partner in a coalition. API keys belong to a store.
+
+    One of the program's own stores sees every member in full. A partner is another business
+    in a coalition: it sees personal data only of members related to it, only its own entries of
+    a member's ledger, and redeems only with the code from the member's card; its purchases
+    may not be dated more than ``max_backdate_hours`` back (``members.stores``). No store may
+    post a purchase above its ``max_purchase_amount``.
+    """
 
     name = models.CharField(max_length=120, unique=True)
     code = models.SlugField(max_length=60, unique=True)
     is_active = models.BooleanField(default=True)
+    is_partner = models.BooleanField(
+        default=False,
+        help_text="A partner in a coalition, not one of the program's own stores: it sees personal "
+        "data only of members it enrolled or sold to, and redeems only with the member's card code.",
+    )
+    max_purchase_amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("10000.00"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="The largest purchase amount this store's keys may post.",
+    )
+    max_backdate_hours = models.PositiveIntegerField(
+        default=72,
+        validators=[MaxValueValidator(24 * 3650)],  # ten years, as purchases allow
+        help_text="Partners only: how many hours before now a purchase may be dated.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ConfigQuerySet.as_manager()  # the API keeps stores with their keys
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_purchase_amount__gt=0), name="store_max_purchase_amount_positive"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -272,6 +317,8 @@ class Member(models.Model):
     last_name = models.CharField(max_length=150, blank=True)
     phone = models.CharField(max_length=32, blank=True, db_index=True)
     birth_date = models.DateField(null=True, blank=True)
+    # A birthday bonus needs the date set 30 days before (no setting it the day before).
+    birth_date_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     enrolled_at = models.DateTimeField(default=timezone.now)
     enrolled_store = models.ForeignKey(
@@ -284,8 +331,8 @@ class Member(models.Model):
     tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     tier_achieved_at = models.DateTimeField(null=True, blank=True)
     tier_held_until = models.DateTimeField(null=True, blank=True)
-    points_available = models.IntegerField(default=0)
-    points_pending = models.IntegerField(default=0)
+    points_available = models.BigIntegerField(default=0)
+    points_pending = models.BigIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     marketing_opt_in = models.BooleanField(default=False)
     reminder_opt_in = models.BooleanField(default=True)
@@ -308,6 +355,25 @@ class Member(models.Model):
         return self.points_available + self.points_pending
 
 
+class MemberCardToken(models.Model):
+    """A code from the member's card page (``/portal/card/``): the member shows it, as a QR code
+    or as text, and a partner's till sends it to redeem for them. Valid for a few minutes and
+    used once, under the member's row lock (``members.cards``). Only a keyed digest is kept."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="card_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["member", "expires_at"], name="card_token_member")]
+
+    def __str__(self) -> str:
+        return f"card code of {self.member_id} until {self.expires_at:%H:%M}"
+
+
 class Purchase(models.Model):
     """A sale posted by a store. Points for it are ledger entries with source ``purchase``."""
 
@@ -321,9 +387,9 @@ class Purchase(models.Model):
     currency = models.CharField(max_length=3)
     purchased_at = models.DateTimeField()
     available_at = models.DateTimeField()
-    points_awarded = models.IntegerField(default=0)
+    points_awarded = models.BigIntegerField(default=0)
     refunded_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
-    points_reversed = models.IntegerField(default=0)
+    points_reversed = models.BigIntegerField(default=0)
     # A digest of the request that created it: a replay with another payload is a conflict.
     payload_digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -357,7 +423,7 @@ class PurchaseLine(models.Model):
     category = models.CharField(max_length=64, blank=True)
     quantity = models.DecimalField(max_digits=10, decimal_places=3, default=Decimal("1"))
     amount = models.DecimalField(max_digits=12, decimal_places=2)
-    points_awarded = models.IntegerField(default=0)
+    points_awarded = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"{self.sku or self.category} {self.amount}"
@@ -368,7 +434,7 @@ class Refund(models.Model):
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="refunds")
     external_id = models.CharField(max_length=100)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
-    points_reversed = models.IntegerField(default=0)
+    points_reversed = models.BigIntegerField(default=0)
     payload_digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -391,12 +457,13 @@ class TierChange(models.Model):
         REQUALIFICATION = "requalification", "Re-qualification"
         CATCH_UP = "catch_up", "Catch-up upgrade"
         STAFF = "staff", "Staff"
+        MEMBERSHIP = "membership", "Paid membership"
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="tier_changes")
     from_tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     to_tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=20, choices=Reason.choices)
-    qualifying_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    qualifying_value = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -404,6 +471,13 @@ class TierChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.from_tier_id} -> {self.to_tier_id}"
+
+
+# The entries that count toward the points tier metric: what purchases earned and campaigns
+# gave, less what refunds reversed of them. Written once here for the three readers: the tier
+# rules (``members.tiers``), the tier job's SQL and the covering index of ``LedgerEntry``.
+TIER_QUALIFYING_KINDS = ("earn", "bonus", "reversal")
+TIER_QUALIFYING_SOURCES = ("purchase", "campaign")
 
 
 class LedgerEntry(models.Model):
@@ -414,6 +488,7 @@ class LedgerEntry(models.Model):
         EXPIRE = "expire", "Expired"
         ADJUST = "adjust", "Adjustment"
         REVERSAL = "reversal", "Reversal"
+        TRANSFER = "transfer", "Transfer"
 
     class Source(models.TextChoices):
         PURCHASE = "purchase", "Purchase"
@@ -425,16 +500,23 @@ class LedgerEntry(models.Model):
         STAFF = "staff", "Staff"
         EXPIRY = "expiry", "Expiry"
         SYSTEM = "system", "System"
+        TRANSFER = "transfer", "Transfer"
 
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="ledger_entries")
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    points = models.IntegerField()
-    balance_after = models.IntegerField()
+    points = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
     source_type = models.CharField(max_length=12, choices=Source.choices)
     source_id = models.CharField(max_length=64, blank=True)
     description = models.CharField(max_length=255, blank=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The store whose purchase (and its refunds), redemption (and its return) or activity moved
+    # these points; empty for the program's own entries (bonuses, expiry, staff). Written with
+    # the entry, never changed: a partner's transactions are its entries.
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -444,19 +526,31 @@ class LedgerEntry(models.Model):
                 condition=(
                     Q(kind__in=["earn", "bonus"], points__gt=0)
                     | Q(kind__in=["redeem", "expire"], points__lt=0)
-                    | (Q(kind__in=["adjust", "reversal"]) & ~Q(points=0))
+                    | (Q(kind__in=["adjust", "reversal", "transfer"]) & ~Q(points=0))
                 ),
                 name="ledger_entry_sign_by_kind",
             ),
         ]
         indexes = [
             models.Index(fields=["member", "-created_at", "-id"], name="ledger_member_recent"),
+            # A partner's page of a member's transactions, in order.
+            models.Index(
+                fields=["member", "store", "-created_at", "-id"],
+                condition=Q(store__isnull=False),
+                name="ledger_member_store_recent",
+            ),
             models.Index(fields=["source_type", "source_id"], name="ledger_source"),
+            # A store's entries of a month (partner statements).
+            models.Index(
+                fields=["store", "created_at"], condition=Q(store__isnull=False), name="ledger_store_month"
+            ),
             # Covers the tier job's points earned per member and window (the points metric).
             models.Index(
                 fields=["member", "created_at"],
                 include=["points"],
-                condition=Q(kind__in=["earn", "bonus", "reversal"], source_type__in=["purchase", "campaign"]),
+                condition=Q(
+                    kind__in=list(TIER_QUALIFYING_KINDS), source_type__in=list(TIER_QUALIFYING_SOURCES)
+                ),
                 name="ledger_member_qualifying",
             ),
         ]
@@ -468,8 +562,8 @@ class LedgerEntry(models.Model):
 class PointLot(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="lots")
     entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="lot")
-    points = models.IntegerField()
-    remaining = models.IntegerField()
+    points = models.BigIntegerField()
+    remaining = models.BigIntegerField()
     is_pending = models.BooleanField(default=False)
     available_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -502,7 +596,7 @@ class LotAllocation(models.Model):
 
     entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="allocations")
     lot = models.ForeignKey(PointLot, on_delete=models.PROTECT, related_name="allocations")
-    points = models.IntegerField()
+    points = models.BigIntegerField()
 
     class Meta:
         constraints = [
@@ -588,7 +682,7 @@ class ExpiryReminder(models.Model):
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="expiry_reminders")
     expires_on = models.DateField()
-    points = models.IntegerField()
+    points = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -599,3 +693,20 @@ class ExpiryReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id}: {self.points} points on {self.expires_on}"
+
+
+from .models_plans import (  # noqa: E402, F401  (release 0.2: paid memberships, transfers, households)
+    Household,
+    HouseholdMember,
+    Membership,
+    MembershipPlan,
+    Transfer,
+)
+
+# The outbox and webhooks live in their own module; imported here so Django sees the models.
+from .webhooks.models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)

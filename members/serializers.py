@@ -1,15 +1,17 @@
-"""API representations of members and ledger entries (shared/CONTRACT.md), the error envelope
-for the schema, and the schema's description of the store key authentication."""
+"""API representations of members and ledger entries (shared/CONTRACT.md), and the error
+envelope for the schema."""
 
 from __future__ import annotations
 
 from django.core.validators import RegexValidator
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
+from .memberships import member_membership
 from .models import LedgerEntry, Member
 from .selectors import member_expiring_points, member_tier_progress
+from .stores import personal_data_visible
 
 # Text without NUL characters (the database cannot store them); NOT_BLANK: and not only blanks.
 NO_NUL = RegexValidator(r"^[^\x00]*$", "Null characters are not allowed.")
@@ -30,16 +32,6 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class StoreKeyScheme(OpenApiAuthenticationExtension):
-    """Tells the schema (and so the fuzzer and the docs) how stores authenticate."""
-
-    target_class = "loyalty_site.api.authentication.StoreKeyAuthentication"
-    name = "storeKey"
-
-    def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer", "description": "A store's API key."}
-
-
 class ApiErrorBodySerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
@@ -53,6 +45,7 @@ class ApiErrorSerializer(serializers.Serializer):
 ERROR_TEXTS = {
     400: "Invalid input (code `invalid`, with `fields`).",
     401: "No key, or an unknown or revoked one (`unauthenticated`).",
+    429: "Too many requests for the key, or too many wrong keys from the address (`throttled`).",
     404: "Not found (`not_found`).",
     409: "A conflict; the code says which.",
 }
@@ -63,7 +56,7 @@ def error_responses(*codes: int, **texts: str) -> dict[int, OpenApiResponse]:
     described = {int(key[1:]): text for key, text in texts.items()}
     return {
         code: OpenApiResponse(ApiErrorSerializer, description=described.get(code, ERROR_TEXTS.get(code, "")))
-        for code in sorted({401, *codes, *described})
+        for code in sorted({401, 429, *codes, *described})
     }
 
 
@@ -76,38 +69,64 @@ class NextTierSerializer(TierRefSerializer):
     spend_needed = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
+@extend_schema_field(OpenApiTypes.INT64)
+class PointsField(serializers.IntegerField):
+    """Points and balances: 64-bit whole numbers."""
+
+
 class PointsSerializer(serializers.Serializer):
-    available = serializers.IntegerField()
-    pending = serializers.IntegerField()
+    available = PointsField()
+    pending = PointsField()
 
 
 class ExpiringSerializer(serializers.Serializer):
-    points = serializers.IntegerField()
+    points = PointsField()
     expires_at = serializers.DateField()
 
 
+class MembershipRefSerializer(serializers.Serializer):
+    plan = serializers.CharField()
+    ends_at = serializers.DateTimeField()
+
+
 class MemberSerializer(serializers.Serializer):
-    """A member as the contract shows it. Reads: the member (with its tier), the next expiring
-    points, and the tier progress."""
+    """A member as the contract shows it. A partner's key gets the personal data (email, names,
+    phone, birth date) of a member it neither enrolled nor recorded a purchase of as nulls."""
+
+    # For the store in context["store"] (members.stores). Reads: the member (with its tier, and
+    # the relation when it came from members_for_store), the next expiring points, and the
+    # tier progress.
+
+    PERSONAL = ("email", "first_name", "last_name", "phone", "birth_date")
 
     member_number = serializers.CharField()
-    email = serializers.EmailField()
-    first_name = serializers.CharField()
-    last_name = serializers.CharField(allow_blank=True)
+    email = serializers.EmailField(allow_null=True)
+    first_name = serializers.CharField(allow_null=True)
+    last_name = serializers.CharField(allow_blank=True, allow_null=True)
+    phone = serializers.CharField(allow_blank=True, allow_null=True)
+    birth_date = serializers.DateField(allow_null=True)
     tier = TierRefSerializer(allow_null=True)
     points = PointsSerializer()
     next_tier = NextTierSerializer(allow_null=True)
     expiring = ExpiringSerializer(many=True)
     referral_code = serializers.CharField()
+    membership = MembershipRefSerializer(allow_null=True)
 
     def to_representation(self, member: Member) -> dict:
         progress = member_tier_progress(member)
         upcoming = progress.next_tier
-        return {
-            "member_number": member.member_number,
+        personal = {
             "email": member.email,
             "first_name": member.first_name,
             "last_name": member.last_name,
+            "phone": member.phone,
+            "birth_date": member.birth_date.isoformat() if member.birth_date else None,
+        }
+        if not personal_data_visible(member, self.context["store"]):
+            personal = dict.fromkeys(self.PERSONAL)
+        return {
+            "member_number": member.member_number,
+            **personal,
             "tier": {"code": member.tier.code, "name": member.tier.name} if member.tier_id else None,
             "points": {"available": member.points_available, "pending": member.points_pending},
             "next_tier": None
@@ -122,7 +141,16 @@ class MemberSerializer(serializers.Serializer):
                 for dated in member_expiring_points(member)
             ],
             "referral_code": member.referral_code,
+            "membership": _membership(member),
         }
+
+
+def _membership(member: Member) -> dict | None:
+    running = member_membership(member)
+    if running is None:
+        return None
+    ends_at = serializers.DateTimeField().to_representation(running["ends_at"])
+    return {"plan": running["plan"], "ends_at": ends_at}
 
 
 class MemberCreateSerializer(serializers.Serializer):
@@ -135,6 +163,9 @@ class MemberCreateSerializer(serializers.Serializer):
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
+    points = PointsField(read_only=True)
+    balance_after = PointsField(read_only=True)
+
     class Meta:
         model = LedgerEntry
         fields = ["kind", "points", "balance_after", "created_at", "description"]

@@ -9,8 +9,11 @@ from django.utils import timezone
 
 from .audit import audit_record
 from .errors import Conflict, InvalidRequest
+from .identity import same_person
+from .locks import lock_member, lock_row
 from .models import Member, Program, Store, Tier, TierChange, User
 from .signals import member_enrolled
+from .webhooks import event_record, payloads
 
 
 class MemberExists(Conflict):
@@ -51,7 +54,9 @@ def member_enroll(
     referrer = None
     if referral_code:
         referrer = Member.objects.filter(referral_code=referral_code.strip().upper()).first()
-        if referrer and (referrer.email == email or (phone and referrer.phone == phone)):
+        if referrer and same_person(
+            email=email, phone=phone, other_email=referrer.email, other_phone=referrer.phone
+        ):
             referrer = None  # self-referral: enrolment goes ahead, the referral does not count
     entry_tier = Tier.objects.order_by("rank").first()
     try:
@@ -62,6 +67,7 @@ def member_enroll(
                 last_name=(last_name or "").strip(),
                 phone=(phone or "").strip(),
                 birth_date=birth_date,
+                birth_date_set_at=now if birth_date else None,
                 enrolled_store=store,
                 referred_by=referrer,
                 user=user,
@@ -77,6 +83,12 @@ def member_enroll(
             transaction.on_commit(
                 lambda: member_enrolled.send(sender=Member, member_id=member.pk, channel=channel)
             )
+            event_record(
+                type="member.enrolled",
+                member_id=member.pk,
+                store_id=member.enrolled_store_id,
+                data=payloads.member_enrolled(member),
+            )
     except IntegrityError:
         raise MemberExists() from None
     return member
@@ -86,9 +98,9 @@ def member_enroll(
 def member_claim_for_user(*, user: User, now: datetime | None = None) -> Member:
     """Link ``user`` (whose email is verified) to the member a store enrolled with that email,
     or enrol a new member for them (with the referral code their sign-up carried)."""
-    if existing := Member.objects.select_for_update().filter(user=user).first():
+    if existing := lock_row(Member.objects.filter(user=user)):
         return existing
-    member = Member.objects.select_for_update().filter(email=user.email.lower(), user__isnull=True).first()
+    member = lock_row(Member.objects.filter(email=user.email.lower(), user__isnull=True))
     if member is not None:
         member.user = user
         member.save(update_fields=["user"])
@@ -119,7 +131,7 @@ def member_profile_update(
     bonus); after that only staff change it, in admin."""
     if not (first_name or "").strip():
         raise InvalidRequest("A first name is required.", fields={"first_name": ["Required."]})
-    member = Member.objects.select_for_update().get(pk=member.pk)
+    member = lock_member(member.pk)
     changes: dict[str, list] = {}
     values = {
         "first_name": first_name.strip(),
@@ -129,6 +141,7 @@ def member_profile_update(
     }
     if member.birth_date is None and birth_date is not None:
         values["birth_date"] = birth_date
+        values["birth_date_set_at"] = timezone.now()
     elif birth_date is not None and birth_date != member.birth_date:
         raise InvalidRequest(
             "Your birthday is already set; ask us if it is wrong.",
@@ -140,6 +153,7 @@ def member_profile_update(
             setattr(member, field, value)
     if changes:
         member.save(update_fields=list(changes))
+        changes.pop("birth_date_set_at", None)
         audit_record(actor=actor, action="member.profile_update", member_id=member.pk, details=changes)
     return member
 
@@ -148,7 +162,7 @@ def member_profile_update(
 def member_email_change(*, user: User, email: str) -> Member | None:
     """Follow a verified change of a login's email address on its member."""
     email = _normalise_email(email)
-    member = Member.objects.select_for_update().filter(user=user).first()
+    member = lock_row(Member.objects.filter(user=user))
     if member is None or member.email == email:
         return member
     if Member.objects.filter(email=email).exclude(pk=member.pk).exists():

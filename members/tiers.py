@@ -8,17 +8,32 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from . import config
-from .models import Member, Program, Tier, TierChange
+from .models import TIER_QUALIFYING_KINDS, TIER_QUALIFYING_SOURCES, Member, Program, Tier, TierChange
 from .statements import hot_cursor
+from .webhooks import event_record, payloads
 
 
 def qualification_window_start(program: Program, as_of: datetime) -> datetime:
     if program.tier_window == Program.TierWindow.CALENDAR:
         return as_of.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
     return as_of - timedelta(days=365)
+
+
+def tier_qualifying_entries() -> Q:
+    """The ledger entries that count toward the points metric, as a filter."""
+    return Q(kind__in=TIER_QUALIFYING_KINDS, source_type__in=TIER_QUALIFYING_SOURCES)
+
+
+def tier_qualifying_entries_sql(alias: str = "") -> str:
+    """The same filter in SQL, on ``members_ledgerentry`` (or its alias ``alias``)."""
+    prefix = f"{alias}." if alias else ""
+    kinds = ", ".join(f"'{kind}'" for kind in TIER_QUALIFYING_KINDS)
+    sources = ", ".join(f"'{source}'" for source in TIER_QUALIFYING_SOURCES)
+    return f"{prefix}kind IN ({kinds}) AND {prefix}source_type IN ({sources})"
 
 
 def qualifying_value(
@@ -46,7 +61,7 @@ def qualifying_value_sql(
         sql = (
             "(SELECT COALESCE(SUM(points), 0) FROM members_ledgerentry WHERE member_id = "
             f"{member} AND created_at > %({name}_start)s AND created_at <= %({name}_end)s"
-            " AND kind IN ('earn', 'bonus', 'reversal') AND source_type IN ('purchase', 'campaign'))"
+            f" AND {tier_qualifying_entries_sql()})"
         )
     else:
         sql = (
@@ -93,6 +108,7 @@ def tier_upgrade_if_qualified(
         qualifying_value=value,
         created_at=now,
     )
+    event_record(type="tier.changed", member_id=member.pk, data=payloads.tier_changed(member, change, target))
     member.tier = target
     member.tier_achieved_at = now
     member.tier_held_until = now + timedelta(days=program.tier_hold_days)
@@ -107,14 +123,19 @@ def next_tier(member: Member) -> Tier | None:
     return tiers.above(tiers.get(member.tier_id))
 
 
-def tier_moves_preview(
-    *,
-    thresholds: dict[str, Decimal],
-    multipliers: dict[str, Decimal] | None = None,
-    as_of: datetime | None = None,
-) -> dict:
-    """What the nightly tier job would do with draft thresholds (and multipliers): counts of
-    members per tier that would move up, down or stay. See ``members.jobs.tiers``."""
-    from .jobs.tiers import tier_moves_preview as preview
-
-    return preview(thresholds=thresholds, multipliers=multipliers, as_of=as_of)
+def tier_id_at_sql(*, member_id: str, moment: str, current_tier_id: str) -> str:
+    """SQL for the id of the tier a member was on just before ``moment`` (SQL expressions of the
+    member's id, the moment and their tier now), read from the ``TierChange`` history: the tier
+    the last earlier move went to; else the tier the first later move left (a move at the very
+    moment counts as later: a purchase earns at the tier it finds, then upgrades); else, never
+    moved, the tier they are on now. NULL when they were on none."""
+    changes = f"FROM members_tierchange tc WHERE tc.member_id = {member_id}"
+    return (
+        "COALESCE("
+        f"(SELECT tc.to_tier_id {changes} AND tc.created_at < {moment} "
+        "ORDER BY tc.created_at DESC, tc.id DESC LIMIT 1), "
+        f"CASE WHEN EXISTS (SELECT 1 {changes} AND tc.created_at >= {moment}) "
+        f"THEN (SELECT tc.from_tier_id {changes} AND tc.created_at >= {moment} "
+        "ORDER BY tc.created_at, tc.id LIMIT 1) "
+        f"ELSE {current_tier_id} END)"
+    )

@@ -1,11 +1,14 @@
 from django.urls import path
 
-from . import views
+from . import views, views_transfers
 
 app_name = "portal"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("history/", views.history, name="history"),
+    path("card/", views.card, name="card"),
     path("profile/", views.profile, name="profile"),
     path("join/", views.join, name="join"),
+    path("transfer/", views_transfers.transfer, name="transfer"),
+    path("transfer/confirm/", views_transfers.transfer_confirm, name="transfer-confirm"),
 ]

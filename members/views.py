@@ -19,10 +19,12 @@ from django.utils import timezone, translation
 from django.utils.dates import MONTHS, MONTHS_3
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from . import config
+from .cards import CARD_TOKEN_MINUTES, card_token_issue
 from .errors import LoyaltyError
 from .filters import LedgerFilter
 from .forms import ProfileForm
@@ -33,6 +35,8 @@ from .tables import LedgerTable, entry_description
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "$", "AUD": "$", "JPY": "¥"}
 HISTORY_PAGE_SIZE = 20
+# The card page fetches a new code this long before the shown one expires.
+CARD_REFRESH_EARLY_SECONDS = 30
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -277,8 +281,23 @@ def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
         "recent": [(entry, entry_description(entry)) for entry in figures.recent],
         "chart": _points_chart(member, months, figures.months),
         "point_value": money(max(member.points_available, 0) * program.point_value, program.currency),
+        **_plans_context(member, program, now=now),
     }
     return render(request, "members/dashboard.html", context)
+
+
+def _plans_context(member: Member, program: Program, *, now: datetime) -> dict:
+    """The dashboard's paid plan (what it has given against its price) and household."""
+    from .households import member_household
+    from .memberships import member_plan_summary
+
+    plan = member_plan_summary(member, point_value=program.point_value, now=now)
+    return {
+        "plan": plan,
+        "plan_value": money(plan.extra_value, program.currency) if plan else "",
+        "plan_price": money(plan.price, program.currency) if plan else "",
+        "household": member_household(member),
+    }
 
 
 @member_required
@@ -303,6 +322,31 @@ def member_card_svg(member: Member) -> str:
     """The member number as a QR code for the till, drawn on the server as inline SVG."""
     qr = segno.make(member.member_number, error="m")
     return qr.svg_inline(scale=4, border=2, dark="#111827", title="Membership card", omitsize=True)
+
+
+@never_cache
+@member_required
+def card(request: HttpRequest, member: Member) -> HttpResponse:
+    """The card a partner's till takes: a fresh one-time code as a QR code and as text. The
+    page's script counts the code down and loads a new one shortly before it expires."""
+    issued = card_token_issue(member=member)
+    svg = segno.make(issued.code, error="m").svg_inline(
+        scale=8, border=2, dark="#111827", title="Card code", omitsize=True
+    )
+    return render(
+        request,
+        "members/card.html",
+        {
+            "member": member,
+            "code": issued.code,
+            "expires_at": issued.expires_at,
+            "seconds_left": CARD_TOKEN_MINUTES * 60,
+            "refresh_after": CARD_TOKEN_MINUTES * 60 - CARD_REFRESH_EARLY_SECONDS,
+            "refresh_early": CARD_REFRESH_EARLY_SECONDS,
+            # segno draws the SVG from the code (digits, capitals and a dash): nothing to escape.
+            "qr": mark_safe(svg),
+        },
+    )
 
 
 @member_required

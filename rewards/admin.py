@@ -112,7 +112,7 @@ class RedemptionAdminBase(admin.ModelAdmin):
         if succeeded:
             self.message_user(request, f"{succeeded} redemption(s) {done}.", messages.SUCCESS)
 
-    @admin.action(description="Fulfil (hand over: the voucher is used)")
+    @admin.action(description="Fulfil (hand over: the voucher is used)", permissions=["change"])
     def fulfil(self, request, queryset) -> None:
         self._each(
             request,
@@ -121,7 +121,7 @@ class RedemptionAdminBase(admin.ModelAdmin):
             "fulfilled",
         )
 
-    @admin.action(description="Cancel (points and stock are returned)")
+    @admin.action(description="Cancel (points and stock are returned)", permissions=["change"])
     def cancel(self, request, queryset) -> None:
         self._each(
             request,

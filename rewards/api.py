@@ -1,10 +1,12 @@
 """This app's endpoints under /api/v1/: the catalog, redeeming, cancelling, using a voucher.
 
-Who may do what: any store's key reads the catalog, redeems for any member and uses any
-voucher (a coalition: a voucher is good at every store of the program). A redemption can be
-cancelled by the store that made it, or by any store when the member made it in the portal;
-another store's redemption is answered 404. An inactive reward is answered 404, like an unknown
-one. Errors are mapped from the domain errors in ``loyalty_site.api.errors``.
+Who may do what: any store's key reads the catalog and uses any voucher (a coalition: a
+voucher is good at every store of the program). An own store redeems for a member by number; a
+partner only with the code from the member's card (``member_token``; 403
+``member_token_required`` or ``invalid_member_token``). A redemption is cancelled only by the
+store that made it; another store's, or one made in the portal, is answered 404. An inactive
+reward is answered 404, like an unknown one. Errors are mapped from the domain errors in
+``loyalty_site.api.errors``.
 """
 
 from __future__ import annotations
@@ -15,27 +17,10 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members.serializers import StrictCharField
+from members.serializers import StrictCharField, error_responses
 
 from . import selectors, services
 from .models import Redemption, Reward
-
-
-class ErrorBodySerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorBodySerializer()
-
-
-def _errors(**statuses: str) -> dict:
-    statuses = {"_401": "`unauthenticated`: no key, or an unknown or revoked one.", **statuses}
-    return {
-        int(code[1:]): OpenApiResponse(ErrorSerializer, description=text) for code, text in statuses.items()
-    }
 
 
 class RewardSerializer(serializers.ModelSerializer):
@@ -110,10 +95,19 @@ class RedeemRequestSerializer(serializers.Serializer):
     member = StrictCharField(max_length=20, help_text="The member's member_number.")
     reward = StrictCharField(max_length=40, help_text="The reward's code.")
     idempotency_key = StrictCharField(max_length=200, required=False)
+    member_token = StrictCharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        help_text="The code the member shows from the portal's card page (a QR code and text, valid "
+        "10 minutes, used once). Required from a partner's key; the program's own stores need none.",
+    )
 
 
 class RewardListView(APIView):
-    @extend_schema(operation_id="rewards_list", responses={200: RewardSerializer(many=True), **_errors()})
+    @extend_schema(
+        operation_id="rewards_list", responses={200: RewardSerializer(many=True), **error_responses()}
+    )
     def get(self, request):
         return Response(RewardSerializer(selectors.reward_catalog(), many=True).data)
 
@@ -125,8 +119,10 @@ class RedemptionCreateView(APIView):
         responses={
             201: RedemptionSerializer,
             200: OpenApiResponse(RedemptionSerializer, description="A replay of the same idempotency key."),
-            **_errors(
+            **error_responses(
                 _400="Invalid input.",
+                _403="A partner's key without the member's card code (`member_token_required`), or "
+                "with a wrong, used or expired one (`invalid_member_token`).",
                 _404="Unknown member or reward (an inactive reward too).",
                 _409="insufficient_points, out_of_stock, tier_required, limit_reached, reward_unavailable, "
                 "member_inactive or idempotency_conflict.",
@@ -142,6 +138,7 @@ class RedemptionCreateView(APIView):
             reward_code=body.validated_data["reward"],
             store=request.user.store,
             idempotency_key=f"api:{request.user.store.pk}:{key}" if key else None,
+            member_token=body.validated_data.get("member_token"),
         )
         return Response(
             redemption_body(redeemed.redemption, body.validated_data["member"]),
@@ -155,7 +152,11 @@ class RedemptionCancelView(APIView):
         request=None,
         responses={
             200: RedemptionSerializer,
-            **_errors(_404="Unknown redemption, or another store's.", _409="not_cancellable"),
+            **error_responses(
+                _404="Unknown redemption, or one this store did not make (another store's, or the "
+                "portal's).",
+                _409="not_cancellable",
+            ),
         },
     )
     def post(self, request, redemption_id: int):
@@ -177,7 +178,9 @@ class VoucherUseView(APIView):
                     "cash_value": serializers.DecimalField(max_digits=10, decimal_places=2),
                 },
             ),
-            **_errors(_404="Unknown voucher.", _409="voucher_used, voucher_expired or voucher_cancelled"),
+            **error_responses(
+                _404="Unknown voucher.", _409="voucher_used, voucher_expired or voucher_cancelled"
+            ),
         },
     )
     def post(self, request, voucher_code: str):

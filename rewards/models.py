@@ -93,7 +93,7 @@ class Reward(models.Model):
     image = models.CharField(
         max_length=200, blank=True, help_text="A path under the static files, e.g. rewards/voucher-5.svg."
     )
-    points_cost = models.PositiveIntegerField()
+    points_cost = models.PositiveBigIntegerField()
     cash_value = models.DecimalField(
         max_digits=10,
         decimal_places=2,
@@ -122,6 +122,14 @@ class Reward(models.Model):
     )
     available_from = models.DateTimeField(null=True, blank=True)
     available_until = models.DateTimeField(null=True, blank=True)
+    monthly_for_plan = models.ForeignKey(
+        "members.MembershipPlan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Issued free every month to members of this paid plan (a plan's monthly voucher).",
+    )
     is_featured = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -171,6 +179,27 @@ class Reward(models.Model):
         )
 
 
+class PlanVoucher(models.Model):
+    """A paid plan's monthly reward, issued to a member once per plan and month
+    (``rewards.plans``): the voucher is a redemption that spent no points."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey("members.MembershipPlan", on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="The first day of the month it was issued for.")
+    redemption = models.OneToOneField(
+        "rewards.Redemption", on_delete=models.PROTECT, related_name="plan_voucher"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "plan", "month"], name="plan_voucher_once_a_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} voucher of {self.member_id} for {self.month:%Y-%m}"
+
+
 class Redemption(models.Model):
     class Status(models.TextChoices):
         ISSUED = "issued", "Issued"
@@ -184,7 +213,7 @@ class Redemption(models.Model):
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="redemptions")
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
-    points_spent = models.PositiveIntegerField()
+    points_spent = models.PositiveBigIntegerField()
     cash_value = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
     voucher_code = models.CharField(max_length=20, unique=True, default=new_voucher_code)
     expires_at = models.DateTimeField()
@@ -199,7 +228,7 @@ class Redemption(models.Model):
     used_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     cancelled_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
-    points_returned = models.PositiveIntegerField(default=0)
+    points_returned = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

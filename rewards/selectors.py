@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -117,39 +117,3 @@ def member_vouchers(member: Member, *, status: str | None = None) -> QuerySet[Re
     if status:
         vouchers = vouchers.filter(status=status)
     return vouchers.order_by("-created_at", "-id")
-
-
-def member_open_vouchers(member: Member, *, on: datetime | None = None) -> QuerySet[Redemption]:
-    """Vouchers the member can still use, soonest-expiring first."""
-    on = on or timezone.now()
-    return (
-        Redemption.objects.filter(member=member, status=Redemption.Status.ISSUED, expires_at__gt=on)
-        .select_related("reward")
-        .order_by("expires_at", "id")
-    )
-
-
-def redemption_summary(*, since: datetime | None = None, until: datetime | None = None) -> list[dict]:
-    """Per reward: redemptions made in the period by status and the points they spent, net of
-    points returned. One query (for the staff reports)."""
-    period = Q()
-    if since is not None:
-        period &= Q(redemptions__created_at__gte=since)
-    if until is not None:
-        period &= Q(redemptions__created_at__lt=until)
-    rows = (
-        Reward.objects.annotate(
-            redeemed=Count("redemptions", filter=period),
-            used=Count("redemptions", filter=period & Q(redemptions__status=Redemption.Status.USED)),
-            cancelled=Count(
-                "redemptions", filter=period & Q(redemptions__status=Redemption.Status.CANCELLED)
-            ),
-            expired=Count("redemptions", filter=period & Q(redemptions__status=Redemption.Status.EXPIRED)),
-            points_spent=Coalesce(Sum("redemptions__points_spent", filter=period), Value(0)),
-            points_returned=Coalesce(Sum("redemptions__points_returned", filter=period), Value(0)),
-        )
-        .filter(redeemed__gt=0)
-        .order_by("-redeemed", "code")
-        .values("code", "name", "redeemed", "used", "cancelled", "expired", "points_spent", "points_returned")
-    )
-    return [{**row, "points_net": row["points_spent"] - row["points_returned"]} for row in rows]

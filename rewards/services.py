@@ -7,6 +7,10 @@ ledger services: a redemption's debit has ``source_type="redemption"`` and
 one ``points_restore`` with the key ``redemption:<pk>:restore``, so it can happen at most once
 whichever path gets there first.
 
+A partner's key redeems only with the code from the member's card (``member_token``): it is
+used under the member's lock, right after a replay of the same idempotency key is recognised,
+so of two tills with one code only one redeems, and a refused redemption leaves it unused.
+
 Checks when redeeming, in this order (the first that fails is the error): the reward exists and
 is active (``RewardNotFound``: an inactive reward is answered like an unknown one), the member
 exists and is active (``MemberNotFound``, ``MemberInactive``), the reward's window is open and
@@ -28,6 +32,7 @@ from django.utils import timezone
 
 from members import config
 from members.audit import audit_record
+from members.cards import card_token_use
 from members.errors import (
     IdempotencyConflict,
     InsufficientPoints,
@@ -36,9 +41,11 @@ from members.errors import (
     MemberNotFound,
 )
 from members.jobs import Counts, job_run
+from members.jobs.base import db_datetime
 from members.ledger.services import points_debit_locked, points_restore
-from members.locks import lock_member
+from members.locks import lock_member, lock_members_in, lock_row
 from members.models import LedgerEntry, Member, Program, Store, User
+from members.webhooks import event_record, payloads
 
 from .errors import (
     LimitReached,
@@ -88,6 +95,7 @@ def reward_redeem(
     store: Store | None = None,
     created_by: User | None = None,
     idempotency_key: str | None = None,
+    member_token: str | None = None,
     notify: bool = True,
     now: datetime | None = None,
 ) -> Redeemed:
@@ -96,7 +104,9 @@ def reward_redeem(
     The member is given by id, or by number (a till's request: found and locked at once).
     ``idempotency_key`` is already scoped by the caller (``api:<store>:<key>``): the same key
     again gives back the same redemption; with another member or reward it is a conflict.
-    The confirmation mail is queued after commit unless ``notify`` is False."""
+    ``member_token``: the code from the member's card, which a partner ``store`` must bring
+    (the program's own stores need none). The confirmation mail is queued after commit unless
+    ``notify`` is False."""
     if idempotency_key is not None and (not idempotency_key.strip() or len(idempotency_key) > 240):
         raise InvalidRequest(
             "The idempotency key must be 1 to 240 characters.",
@@ -113,6 +123,7 @@ def reward_redeem(
                 store=store,
                 created_by=created_by,
                 idempotency_key=idempotency_key,
+                member_token=member_token,
                 now=now,
             )
     except IntegrityError:
@@ -140,7 +151,7 @@ def reward_redeem(
 
 def _lock_member_number(member_number: str | None) -> Member:
     """The member with that number, locked (one row: lock order does not arise)."""
-    member = Member.objects.select_for_update().filter(member_number=member_number).first()
+    member = lock_row(Member.objects.filter(member_number=member_number))
     if member is None:
         raise MemberNotFound()
     return member
@@ -153,6 +164,7 @@ def _redeem(
     store: Store | None,
     created_by: User | None,
     idempotency_key: str | None,
+    member_token: str | None,
     now: datetime,
 ) -> Redeemed:
     if idempotency_key and (
@@ -161,6 +173,8 @@ def _redeem(
         .order_by()[:1]
     ):
         return _replay(existing[0], member_id=member.pk, reward_code=reward_code)
+    if store is not None and store.is_partner:
+        card_token_use(member=member, code=member_token, store=store, now=now)
     reward = reward_to_redeem(reward_code)
     if reward is None:
         raise RewardNotFound()
@@ -210,6 +224,7 @@ def _redeem(
         source_id=str(redemption.pk),
         description=f"Redeemed: {reward.name}"[:255],
         created_by=created_by,
+        store=store,
         now=now,
     )
     if created_by is not None:
@@ -219,6 +234,12 @@ def _redeem(
             member_id=member.pk,
             details={"redemption": redemption.pk, "reward": reward.code, "points": reward.points_cost},
         )
+    event_record(
+        type="redemption.created",
+        member_id=member.pk,
+        store_id=redemption.store_id,
+        data=payloads.redemption(redemption, store),
+    )
     return Redeemed(redemption, created=True)
 
 
@@ -240,8 +261,9 @@ def redemption_cancel(
     original expiry) and its stock comes back. Cancelling a cancelled redemption again changes
     nothing. A used or expired one is ``NotCancellable``.
 
-    With ``store`` (an API caller), only that store's redemptions and those made in the portal
-    are found; another store's are ``RedemptionNotFound``."""
+    With ``store`` (an API caller), only that store's own redemptions are found; another
+    store's, and those made in the portal (cancelled in the portal or admin), are
+    ``RedemptionNotFound``."""
     now = now or timezone.now()
     with transaction.atomic():
         member_id = None
@@ -252,12 +274,10 @@ def redemption_cancel(
         if member_id is None:
             raise RedemptionNotFound()
         lock_member(member_id)
-        redemption = (
-            Redemption.objects.select_for_update(of=("self",))
-            .select_related("reward", "member")
-            .get(pk=redemption_id)
-        )
-        if store is not None and redemption.store_id not in (None, store.pk):
+        redemption = lock_row(Redemption.objects.select_related("reward", "member").filter(pk=redemption_id))
+        if redemption is None:
+            raise RedemptionNotFound()
+        if store is not None and redemption.store_id != store.pk:
             raise RedemptionNotFound()
         if redemption.status == Status.CANCELLED:
             return redemption
@@ -265,17 +285,17 @@ def redemption_cancel(
             raise NotCancellable(f"The redemption is {redemption.get_status_display().lower()}.")
         if redemption.expires_at <= now:
             raise NotCancellable("The voucher has expired.")
-        posting = points_restore(
-            member_id=member_id,
-            source_type=LedgerEntry.Source.REDEMPTION,
-            source_id=str(redemption.pk),
-            idempotency_key=restore_key(redemption.pk),
-            description=f"Cancelled: {redemption.reward.name}"[:255],
-            now=now,
-        )
+        if redemption.points_spent:  # a plan's monthly voucher spent none
+            redemption.points_returned = points_restore(
+                member_id=member_id,
+                source_type=LedgerEntry.Source.REDEMPTION,
+                source_id=str(redemption.pk),
+                idempotency_key=restore_key(redemption.pk),
+                description=f"Cancelled: {redemption.reward.name}"[:255],
+                now=now,
+            ).entry.points
         redemption.status = Status.CANCELLED
         redemption.cancelled_at = now
-        redemption.points_returned = posting.entry.points
         redemption.save(update_fields=["status", "cancelled_at", "points_returned"])
         Reward.objects.filter(pk=redemption.reward_id, stock__isnull=False).update(stock=F("stock") + 1)
         if actor is not None:
@@ -290,6 +310,12 @@ def redemption_cancel(
                     "reason": reason,
                 },
             )
+        event_record(
+            type="redemption.cancelled",
+            member_id=member_id,
+            store_id=redemption.store_id,
+            data=payloads.redemption(redemption, store, points_returned=redemption.points_returned),
+        )
         return redemption
 
 
@@ -346,6 +372,12 @@ def _mark_used(
                 member_id=redemption.member_id,
                 details={"redemption": redemption.pk, "reward": redemption.reward.code},
             )
+        event_record(
+            type="voucher.used",
+            member_id=redemption.member_id,
+            store_id=store.pk if store else None,
+            data=payloads.redemption(redemption, store, used_at=now),
+        )
         return redemption
 
 
@@ -363,25 +395,19 @@ def vouchers_expire(*, as_of: datetime | None = None) -> VoucherExpiry:
 def vouchers_expire_chunk(
     *, as_of: datetime, first_id: int, last_id: int, notify: bool = True, **_
 ) -> VoucherExpiry:
+    """Expire the vouchers of one member-id range that are past their expiry by ``as_of``."""
     refund = Program.load().expired_voucher_policy == Program.ExpiredVoucherPolicy.REFUND
+    due = "status = %s AND expires_at <= %s AND member_id BETWEEN %s AND %s"
+    due_params = [Status.ISSUED, db_datetime(as_of), first_id, last_id]
     with transaction.atomic():
-        due = Redemption.objects.filter(
-            status=Status.ISSUED, expires_at__lte=as_of, member_id__gte=first_id, member_id__lte=last_id
-        )
         # The members first (the order every service locks in), then one conditional UPDATE
         # that says which vouchers this run expired.
-        list(
-            Member.objects.filter(pk__in=due.values("member_id"))
-            .select_for_update()
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        lock_members_in(f"SELECT member_id FROM rewards_redemption WHERE {due}", due_params)
         with connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE rewards_redemption SET status = %s, expired_at = %s "
-                "WHERE status = %s AND expires_at <= %s AND member_id BETWEEN %s AND %s "
+                f"UPDATE rewards_redemption SET status = %s, expired_at = %s WHERE {due} "
                 "RETURNING id, member_id, reward_id, points_spent",
-                [Status.EXPIRED, as_of, Status.ISSUED, as_of, first_id, last_id],
+                [Status.EXPIRED, db_datetime(as_of), *due_params],
             )
             expired = sorted(cursor.fetchall())
         if not expired:

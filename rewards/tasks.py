@@ -1,25 +1,16 @@
-"""Celery tasks: thin wrappers that call a service with ids and plain values."""
+"""Celery tasks: thin wrappers that call a service with ids and plain values. Voucher expiry is
+this app's registered job (``RewardsConfig.ready``), run by the core's job runner."""
 
 from __future__ import annotations
 
 from celery import shared_task
-from django.utils.dateparse import parse_datetime
 
-from members.schedule import DAILY, first_this_period
+from members.tasks import job_task
 
-from . import mail, services
+from . import mail
 
-
-@shared_task(name="rewards.tasks.vouchers_expire_task", acks_late=True)
-def vouchers_expire_task(as_of: str | None = None, scheduled: bool = False) -> dict[str, int] | None:
-    if scheduled and not first_this_period("expire_vouchers", DAILY):
-        return None
-    result = services.vouchers_expire(as_of=parse_datetime(as_of) if as_of else None)
-    return {
-        "vouchers": result.vouchers,
-        "points_returned": result.points_returned,
-        "points_forfeited": result.points_forfeited,
-    }
+vouchers_expire_task = job_task("rewards.tasks.vouchers_expire_task", "expire_vouchers")
+plan_vouchers_issue_task = job_task("rewards.tasks.plan_vouchers_issue_task", "issue_plan_vouchers")
 
 
 @shared_task(

@@ -48,6 +48,7 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "postgres: needs PostgreSQL (row locks, real concurrency)")
+    config.addinivalue_line("markers", "without_authenticator_app: staff made here have no TOTP set up")
 
 
 @pytest.fixture
@@ -74,6 +75,40 @@ def _fresh_cache():
     yield
     cache.clear()
     config.forget()
+
+
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def totp_code(secret: str = TEST_TOTP_SECRET) -> str:
+    """The code an authenticator app with ``secret`` shows now."""
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
+
+    return format_hotp_value(hotp_value(secret, next(iter(yield_hotp_counters_from_time()))))
+
+
+@pytest.fixture(autouse=True)
+def _staff_have_an_authenticator_app(request):
+    """Staff who can change things must have set up two-factor login before admin or the staff
+    portal lets them in (``loyalty_site.staff.two_factor``), so staff a test makes have, with
+    ``TEST_TOTP_SECRET``; a test about setting it up is marked ``without_authenticator_app``."""
+    if request.node.get_closest_marker("without_authenticator_app"):
+        yield
+        return
+    from django.db.models.signals import post_save
+
+    from members.models import User
+
+    def give_authenticator_app(sender, instance, raw=False, **kwargs):
+        from allauth.mfa.models import Authenticator
+        from allauth.mfa.totp.internal.auth import TOTP
+
+        if instance.is_staff and not raw and not Authenticator.objects.filter(user=instance).exists():
+            TOTP.activate(instance, TEST_TOTP_SECRET)
+
+    post_save.connect(give_authenticator_app, sender=User, dispatch_uid="test-staff-totp")
+    yield
+    post_save.disconnect(sender=User, dispatch_uid="test-staff-totp")
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import factory
 from factory.django import DjangoModelFactory
 
@@ -34,3 +36,8 @@ class MemberFactory(DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     tier = factory.LazyFunction(lambda: Tier.objects.order_by("rank").first())
+    birth_date = None
+    # A birth date given is taken as on file since long ago (a birthday pays 30 days after).
+    birth_date_set_at = factory.LazyAttribute(
+        lambda member: datetime(2000, 1, 1, tzinfo=UTC) if member.birth_date else None
+    )

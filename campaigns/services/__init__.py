@@ -3,14 +3,16 @@
 - purchases: ``purchase_record``, ``referral_settle``, ``campaign_budget_take``
 - refunds: ``refund_record``
 - actions: ``activity_submit``, ``activity_approve``, ``activity_reject``, ``signup_bonus_award``,
-  ``birthday_bonuses_award`` (``ways_to_earn`` is a selector, re-exported here)
-- settlement: ``campaigns_settle``
+  ``birthday_bonuses_award`` (the ``birthday_bonuses`` job; ``ways_to_earn`` is a selector,
+  re-exported here)
+- settlement: ``campaigns_settle`` (the ``settle_campaigns`` job)
 - imports: ``purchase_import_create``, ``purchase_import_process_chunk``
 """
 
 from ..selectors import ways_to_earn
 from .actions import (
     ActivityOutcome,
+    BirthdayResult,
     activity_approve,
     activity_reject,
     activity_submit,
@@ -24,6 +26,7 @@ from .settlement import SettlementReport, campaigns_settle
 
 __all__ = [
     "ActivityOutcome",
+    "BirthdayResult",
     "PurchaseOutcome",
     "RefundOutcome",
     "SettlementReport",

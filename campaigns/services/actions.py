@@ -4,18 +4,21 @@ approve), event attendance. Each rule has a limit per member and period."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, Value
+from django.db import connection, transaction
+from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from members.audit import audit_record
 from members.errors import InvalidRequest, MemberInactive, MemberNotFound
-from members.jobs import member_id_ranges
+from members.jobs import Counts, job_run
+from members.jobs.base import ScratchTable
+from members.jobs.credits import points_credit_listed
 from members.ledger.services import Credit, Posting, points_credit, points_credit_locked
-from members.locks import lock_member
+from members.locks import lock_member, lock_members_in, lock_row
 from members.models import LedgerEntry, Member, Store, User
 
 from ..errors import ActivityLimitReached, ActivityNotPending, DuplicateExternalId, UnknownActivity
@@ -73,6 +76,7 @@ def _credit(activity: Activity, rule: ActionRule, now: datetime) -> Posting:
         source_type=Source.ACTIVITY,
         source_id=str(activity.pk),
         description=rule.name,
+        store=activity.store,
         now=now,
     )
 
@@ -145,6 +149,7 @@ def activity_submit(
                 credits=[Credit(rule.points, f"activity:{activity.pk}", Kind.BONUS, rule.name)],
                 source_type=Source.ACTIVITY,
                 source_id=str(activity.pk),
+                store=store,
                 now=now,
             )
         return ActivityOutcome(activity, created=True)
@@ -158,7 +163,7 @@ def activity_approve(*, activity_id: int, staff_user: User, now: datetime | None
     with transaction.atomic():
         activity = Activity.objects.select_related("rule").get(pk=activity_id)
         lock_member(activity.member_id)
-        activity = Activity.objects.select_for_update().select_related("rule").get(pk=activity_id)
+        activity = _lock_activity(activity_id)
         if activity.status != Activity.Status.PENDING:
             raise ActivityNotPending()
         activity.status = Activity.Status.APPROVED
@@ -177,10 +182,17 @@ def activity_approve(*, activity_id: int, staff_user: User, now: datetime | None
         return activity
 
 
+def _lock_activity(activity_id: int) -> Activity:
+    activity = lock_row(Activity.objects.select_related("rule").filter(pk=activity_id))
+    if activity is None:
+        raise Activity.DoesNotExist()
+    return activity
+
+
 def activity_reject(*, activity_id: int, staff_user: User, now: datetime | None = None) -> Activity:
     now = now or timezone.now()
     with transaction.atomic():
-        activity = Activity.objects.select_for_update().select_related("rule").get(pk=activity_id)
+        activity = _lock_activity(activity_id)
         if activity.status != Activity.Status.PENDING:
             raise ActivityNotPending()
         activity.status = Activity.Status.REJECTED
@@ -216,40 +228,92 @@ def signup_bonus_award(*, member_id: int, now: datetime | None = None) -> Postin
         return None
 
 
-def birthday_bonuses_award(*, on: date, now: datetime | None = None, chunk_size: int | None = None) -> int:
-    """The birthday rule's points to every active member whose birthday is ``on`` (29 February
-    birthdays count on 28 February in other years), once per member and year. Members are
-    selected in SQL per id range, leaving out those already paid this year."""
+# A birthday pays only when the date was on file this long before it: a member cannot set
+# today's date to collect the bonus today.
+BIRTH_DATE_NOTICE = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class BirthdayResult(Counts):
+    members: int = 0
+    points: int = 0
+
+
+def birthday_bonuses_award(
+    *, on: date | None = None, as_of: datetime | None = None, chunk_size: int | None = None
+) -> BirthdayResult:
+    """Pay today's birthday bonuses: the ``birthday_bonuses`` job, run inline chunk after chunk.
+    ``on`` pays another day's birthdays (as of the start of that day)."""
+    as_of = as_of or timezone.now()
+    if on is not None and on != timezone.localtime(as_of).date():
+        as_of = timezone.make_aware(datetime.combine(on, time.min))
+    return job_run(name="birthday_bonuses", as_of=as_of, chunk_size=chunk_size)[1]
+
+
+def birthday_bonuses_chunk(*, as_of: datetime, first_id: int, last_id: int, **_) -> BirthdayResult:
+    """The birthday rule's points to every active member of one id range whose birthday is the
+    day of ``as_of`` (29 February birthdays count on 28 February in other years), once per
+    member and year (the key ``birthday:<member>:<year>``). Set-based: the members due are
+    found in one query, locked in id order, found again under the locks and credited in a few
+    statements."""
     rule = ActionRule.objects.filter(kind=ActionRule.Kind.BIRTHDAY, is_active=True).first()
     if rule is None or not rule.points:
-        return 0
-    now = now or timezone.now()
-    suffix = f":{on.year}"
-    leap_day_too = on.month == 2 and on.day == 28 and not _is_leap(on.year)
-    paid = 0
-    for first_id, last_id in member_id_ranges(chunk_size):
-        due = Member.objects.filter(
-            pk__gte=first_id, pk__lte=last_id, status=Member.Status.ACTIVE, birth_date__month=on.month
+        return BirthdayResult()
+    on = timezone.localtime(as_of).date()
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        ScratchTable(cursor, "birthday_members") as candidates,
+        ScratchTable(cursor, "birthday_due") as due,
+    ):
+        sql, params = _birthdays_due(on, as_of, first_id=first_id, last_id=last_id).query.sql_with_params()
+        if not candidates.fill(f"SELECT d.pk AS member_id FROM ({sql}) d", list(params)):
+            return BirthdayResult()
+        lock_members_in(f"SELECT member_id FROM {candidates.name}")
+        locked = _birthdays_due(on, as_of, first_id=first_id, last_id=last_id).filter(
+            pk__in=RawSQL(f"SELECT member_id FROM {candidates.name}", [])
         )
-        due = due.filter(birth_date__day__in=[28, 29]) if leap_day_too else due.filter(birth_date__day=on.day)
-        due = due.annotate(
+        sql, params = locked.query.sql_with_params()
+        if not due.fill(
+            "SELECT d.pk AS member_id, CAST(%s AS BIGINT) AS points, d.bonus_key AS idempotency_key "
+            f"FROM ({sql}) d",
+            [rule.points, *params],
+        ):
+            return BirthdayResult()
+        members, points = points_credit_listed(
+            table=due.name,
+            kind=Kind.BONUS,
+            source_type=Source.ACTIVITY,
+            source_id="birthday",
+            description=rule.name,
+            now=as_of,
+        )
+    return BirthdayResult(members=members, points=points)
+
+
+def _birthdays_due(on: date, as_of: datetime, *, first_id: int, last_id: int) -> QuerySet:
+    """Active members of the range born on the day of ``on``, whose birth date was on file
+    ``BIRTH_DATE_NOTICE`` before ``as_of``, not yet paid this year, with the key their bonus is
+    paid under."""
+    due = Member.objects.filter(
+        pk__gte=first_id,
+        pk__lte=last_id,
+        status=Member.Status.ACTIVE,
+        birth_date__month=on.month,
+        birth_date_set_at__lte=as_of - BIRTH_DATE_NOTICE,
+    )
+    leap_day_too = on.month == 2 and on.day == 28 and not _is_leap(on.year)
+    due = due.filter(birth_date__day__in=[28, 29]) if leap_day_too else due.filter(birth_date__day=on.day)
+    return (
+        due.annotate(
             bonus_key=Concat(
-                Value("birthday:"), Cast("pk", CharField()), Value(suffix), output_field=CharField()
+                Value("birthday:"), Cast("pk", CharField()), Value(f":{on.year}"), output_field=CharField()
             )
-        ).exclude(Exists(LedgerEntry.objects.filter(idempotency_key=OuterRef("bonus_key"))))
-        for member_id, bonus_key in due.values_list("pk", "bonus_key"):
-            points_credit(
-                member_id=member_id,
-                points=rule.points,
-                kind=Kind.BONUS,
-                idempotency_key=bonus_key,
-                source_type=Source.ACTIVITY,
-                source_id="birthday",
-                description=rule.name,
-                now=now,
-            )
-            paid += 1
-    return paid
+        )
+        .exclude(Exists(LedgerEntry.objects.filter(idempotency_key=OuterRef("bonus_key"))))
+        .values("pk", "bonus_key")
+        .order_by()
+    )
 
 
 def _is_leap(year: int) -> bool:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from members import config
 from members.errors import InvalidRequest, LoyaltyError
+from members.locks import lock_row
 from members.models import Store, User
 
 from ..inputs import PurchaseInput
@@ -109,7 +110,7 @@ def purchase_import_process_chunk(
     done = start + len(chunk)
     finished = done >= len(rows)
     with transaction.atomic():
-        locked = PurchaseImport.objects.select_for_update().get(pk=import_id)
+        locked = lock_row(PurchaseImport.objects.filter(pk=import_id))
         if locked.rows_done != start:  # another worker did this chunk meanwhile
             return locked.status != PurchaseImport.Status.DONE
         locked.rows_done = done

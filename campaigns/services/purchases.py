@@ -6,13 +6,16 @@ is a ledger entry with source ``purchase`` and the purchase's id, so a refund re
 with one ``points_reverse``.
 
 A purchase is the hot path (every till, every sale), so on PostgreSQL it is two statements in
-one transaction, with no savepoint: the member row locked together with the look-up of the
-external id (``record_once``), whether the member bought before, and the id the purchase will
-take; then the purchase with its lines and awards, its ledger entries, lots and balances, and
-the member's qualifying value for the tier check. A campaign under a budget adds its
-conditional UPDATE, the first capped campaign that gives adds one read, and a member's first
-purchase one more look. The program, the tiers and the campaigns come from the copies each
-process keeps (``members.config``).
+one transaction, with no savepoint: the member row locked (with the referrer a first purchase
+may pay, in id order) together with the look-up of the external id (``record_once``), whether
+the member bought before, the paid plan running at the purchase and the id the purchase will
+take; then the purchase with its lines and awards, its ledger entries (made for the store),
+lots and balances, its ``purchase.recorded`` outbox row, and the member's qualifying value for
+the tier check. A campaign or offer under a budget adds its conditional UPDATE, the first
+capped campaign that gives adds one read, an offer running at the purchase adds the read of
+the member's offers (and the write of their uses when one applies), and a member's first
+purchase one more look. The program, the tiers, the campaigns and when offers run come from the
+copies each process keeps (``members.config``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, connection
 from django.db.models import F, Sum
@@ -35,23 +39,26 @@ from members.ledger.services import (
     points_credit_locked,
     points_credit_statement,
 )
-from members.locks import lock_member
+from members.locks import lock_member, lock_member_rows
 from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Store
 from members.statements import hot_cursor
+from members.stores import purchase_check_limits
 from members.tiers import (
     money_from_db,
     qualification_window_start,
     qualifying_value_sql,
     tier_upgrade_if_qualified,
 )
+from members.webhooks import event_record, event_values, event_written, payloads
 
 from ..engine import Applicator, PurchaseContext
 from ..engine.applicator import EarningResult, SourceAward
 from ..errors import DuplicateExternalId
 from ..inputs import PurchaseInput
-from ..models import ActionRule, Award, Campaign, Referral
+from ..models import ActionRule, Award, Campaign, Offer, Referral
+from ..offers import offer_uses_record, offers_for_purchase, offers_grant
 from ..policy import get_policy
-from ..selectors import campaigns_for_purchase
+from ..selectors import campaigns_for_purchase, offers_may_apply
 from .replays import KeyTaken, insert_keyed, record_once
 
 Kind = LedgerEntry.Kind
@@ -113,12 +120,20 @@ def campaign_budget_take(*, campaign: Campaign, points: int) -> int:
     return 0
 
 
-def purchase_record(*, store: Store, purchase: PurchaseInput, now: datetime | None = None) -> PurchaseOutcome:
+def purchase_record(
+    *, store: Store, purchase: PurchaseInput | None = None, now: datetime | None = None, **fields: Any
+) -> PurchaseOutcome:
     """Record a store's sale and credit its points, pending through the return window.
 
     The same ``external_id`` from the same store again is a replay (the first outcome, nothing
-    new); with a different payload it is ``DuplicateExternalId``.
+    new); with a different payload it is ``DuplicateExternalId``. Callers inside the site may
+    give the purchase's fields as keywords instead (``member_number``, ``external_id``,
+    ``amount``, ``currency``, ``purchased_at``, ``lines``): they are parsed by the same grammar.
     """
+    if purchase is None:
+        purchase = _input_from_fields(**fields)
+    elif fields:
+        raise TypeError(f"purchase_record() takes a PurchaseInput or fields, not both: {sorted(fields)}")
     now = now or timezone.now()
     digest = purchase.digest
     return record_once(
@@ -126,6 +141,30 @@ def purchase_record(*, store: Store, purchase: PurchaseInput, now: datetime | No
         replay=lambda locked: _replay(store, purchase.external_id, digest, locked),
         record=lambda locked: _record(store, purchase, digest, locked, now),
     )
+
+
+def _input_from_fields(
+    *,
+    member_number: str,
+    external_id: str,
+    amount: Decimal | str,
+    currency: str,
+    purchased_at: datetime | str,
+    lines: list[dict[str, Any]] | None = None,
+) -> PurchaseInput:
+    def text(value: Any) -> Any:
+        return str(value) if isinstance(value, (Decimal, int)) and not isinstance(value, bool) else value
+
+    data: dict[str, Any] = {
+        "member": str(member_number),
+        "external_id": external_id,
+        "amount": text(amount),
+        "currency": currency,
+        "purchased_at": purchased_at,
+    }
+    if lines is not None:
+        data["lines"] = [{key: text(value) for key, value in line.items()} for line in lines]
+    return PurchaseInput.parse(data)
 
 
 @dataclass(frozen=True)
@@ -137,6 +176,10 @@ class _Locked:
     # Whether the member had a purchase: read with the lock, but as of the statement's start
     # (a purchase committed while the lock waited is not seen), so only a yes is certain.
     had_purchases: bool
+    # The highest earn multiplier of the paid plans running at the purchase (None without one)
+    # and the code of the running membership (``members.memberships.membership_annotations``).
+    plan_multiplier: Decimal | None = None
+    plan_code: str | None = None
     # On PostgreSQL, the id the purchase will have (taken from its sequence with the lock), so
     # that its points can be written in the same statement as the purchase.
     next_purchase_id: int | None = None
@@ -144,38 +187,71 @@ class _Locked:
 
 def _lock_member(store: Store, purchase: PurchaseInput) -> _Locked:
     """The member row, locked, with the id and digest of the store's purchase under the same
-    external id if there is one, and whether the member had purchases: one statement. (One row
-    is locked: lock order does not arise.)"""
-    params = [store.pk, purchase.external_id, purchase.member]
-    if connection.vendor != "postgresql":  # no FOR UPDATE; the ORM converts the columns
+    external id if there is one, whether the member had purchases and their paid plan at the
+    purchase: one statement. A member who had no purchase yet may be referred: their referrer,
+    whom a first purchase pays (``referral_settle``), is locked in the same statement, both in
+    ascending id (``members.locks``)."""
+    at = connection.ops.adapt_datetimefield_value(purchase.purchased_at)
+    params = {"store": store.pk, "external_id": purchase.external_id, "number": purchase.member, "at": at}
+    if connection.vendor != "postgresql":  # no row locks; the ORM converts the columns
         rows = Member.objects.raw(f"SELECT m.*, {_EARLIER}{_LOCK_FROM}", params)
-        member = next(iter(rows), None)
+        member = next((row for row in rows if row.member_number == purchase.member), None)
         if member is None:
             raise MemberNotFound()
-        return _Locked(member, member.earlier_id, member.earlier_digest, bool(member.had_purchases))
-    with hot_cursor() as cursor:
-        cursor.execute(
-            f"SELECT {_MEMBER_COLUMNS}, {_EARLIER}, nextval(pg_get_serial_sequence('members_purchase', 'id'))"
-            f"{_LOCK_FROM} FOR UPDATE OF m",
-            params,
+        return _Locked(
+            member,
+            member.earlier_id,
+            member.earlier_digest,
+            bool(member.had_purchases),
+            _multiplier(member.plan_multiplier),
+            member.plan_code,
         )
-        row = cursor.fetchone()
+    rows = lock_member_rows(
+        f"SELECT {_MEMBER_COLUMNS}, {_EARLIER}, CASE WHEN m.member_number = %(number)s"
+        f" THEN nextval(pg_get_serial_sequence('members_purchase', 'id')) END{_LOCK_FROM}",
+        params,
+    )
+    width = len(_MEMBER_FIELDS)
+    row = next((row for row in rows if row[_NUMBER_INDEX] == purchase.member), None)
     if row is None:
         raise MemberNotFound()
-    *values, earlier_id, earlier_digest, had_purchases, next_id = row
+    values, (earlier_id, earlier_digest, had_purchases, plan_multiplier, plan_code, next_id) = (
+        row[:width],
+        row[width:],
+    )
     member = Member.from_db("default", _MEMBER_FIELDS, values)
-    return _Locked(member, earlier_id, earlier_digest, had_purchases, next_id)
+    return _Locked(
+        member, earlier_id, earlier_digest, had_purchases, _multiplier(plan_multiplier), plan_code, next_id
+    )
+
+
+def _multiplier(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 _MEMBER_FIELDS = [field.attname for field in Member._meta.concrete_fields]
 _MEMBER_COLUMNS = ", ".join(f"m.{field.column}" for field in Member._meta.concrete_fields)
-_EARLIER = (
-    "p.id AS earlier_id, p.payload_digest AS earlier_digest,"
-    " EXISTS (SELECT 1 FROM members_purchase WHERE member_id = m.id) AS had_purchases"
+_NUMBER_INDEX = _MEMBER_FIELDS.index("member_number")
+# The running memberships at the purchase, as ``members.memberships.membership_annotations``.
+_RUNNING_PLANS = (
+    " FROM members_membership ms JOIN members_membershipplan pl ON pl.id = ms.plan_id"
+    " WHERE ms.member_id = m.id AND ms.starts_at <= %(at)s AND ms.ends_at > %(at)s"
 )
+_EARLIER = (
+    "(SELECT p.id FROM members_purchase p WHERE p.store_id = %(store)s AND p.external_id = %(external_id)s)"
+    " AS earlier_id,"
+    " (SELECT p.payload_digest FROM members_purchase p"
+    " WHERE p.store_id = %(store)s AND p.external_id = %(external_id)s) AS earlier_digest,"
+    " EXISTS (SELECT 1 FROM members_purchase WHERE member_id = m.id) AS had_purchases,"
+    f" (SELECT pl.earn_multiplier{_RUNNING_PLANS} ORDER BY pl.earn_multiplier DESC LIMIT 1)"
+    " AS plan_multiplier,"
+    f" (SELECT pl.code{_RUNNING_PLANS} ORDER BY ms.ends_at DESC, ms.id DESC LIMIT 1) AS plan_code"
+)
+# The member by number and, when they have no purchase yet, their referrer.
 _LOCK_FROM = (
-    " FROM members_member m LEFT JOIN members_purchase p ON p.store_id = %s AND p.external_id = %s"
-    " WHERE m.member_number = %s"
+    " FROM members_member m WHERE m.member_number = %(number)s OR m.id = ("
+    "SELECT r.referred_by_id FROM members_member r WHERE r.member_number = %(number)s"
+    " AND NOT EXISTS (SELECT 1 FROM members_purchase q WHERE q.member_id = r.id))"
 )
 
 
@@ -193,10 +269,10 @@ def _replay(store: Store, external_id: str, digest: str, locked: _Locked | None)
     return PurchaseOutcome(earlier, awards, created=False)
 
 
-def _is_first_purchase(locked: _Locked, campaigns: list[Campaign]) -> bool:
-    """Whether this is the member's first purchase, when anything depends on it (a campaign,
-    a referral): a purchase seen with the lock is certain; none seen is read again."""
-    if locked.had_purchases or not (campaigns or locked.member.referred_by_id):
+def _is_first_purchase(locked: _Locked, rules: list[Campaign | Offer]) -> bool:
+    """Whether this is the member's first purchase, when anything depends on it (a campaign or
+    an offer, a referral): a purchase seen with the lock is certain; none seen is read again."""
+    if locked.had_purchases or not (rules or locked.member.referred_by_id):
         return False
     return not Purchase.objects.filter(member_id=locked.member.pk).exists()
 
@@ -205,21 +281,27 @@ def _record(
     store: Store, purchase: PurchaseInput, digest: str, locked: _Locked, now: datetime
 ) -> PurchaseOutcome:
     member, program = locked.member, config.program()
-    _check_rules(purchase, member, program, now)
+    _check_rules(purchase, member, program, store, now)
     tiers = config.tiers()
     tier = tiers.get(member.tier_id)
     campaigns = campaigns_for_purchase(at=purchase.purchased_at, store=store, tier=tier)
-    is_first = _is_first_purchase(locked, campaigns)
+    offers: list[Offer] = []
+    if offers_may_apply(at=purchase.purchased_at):
+        offers = offers_for_purchase(member_id=member.pk, at=purchase.purchased_at)
+    is_first = _is_first_purchase(locked, [*campaigns, *offers])
     context = PurchaseContext(
         amount=purchase.amount,
         lines=purchase.line_inputs,
         base_rate=program.base_earn_rate,
         tier_multiplier=tier.multiplier if tier else Decimal("1"),
         tier_code=tier.code if tier else "",
+        plan_multiplier=locked.plan_multiplier or Decimal("1"),
+        plan_code=locked.plan_code or "",
         is_first_purchase=is_first,
         policy=get_policy(),
     )
-    result = Applicator(grant=_Granter(member, campaigns)).apply(context, campaigns)
+    grant = offers_grant(_Granter(member, campaigns))
+    result = Applicator(grant=grant).apply(context, [*campaigns, *offers])
     recorded = Purchase(
         pk=locked.next_purchase_id,
         member=member,
@@ -236,6 +318,8 @@ def _record(
     # The qualifying value before this purchase comes back with it, unless no tier is higher.
     window = qualifying_value_sql(program, as_of=now, member="%(member)s") if tiers.above(tier) else None
     awards, value_before = _write(recorded, result, store, window, now)
+    if offers:
+        offer_uses_record(member_id=member.pk, purchase=recorded, awards=result.awards, now=now)
 
     # After the points: this purchase earned at the tier the member had when they bought.
     if value_before is not None:
@@ -246,9 +330,12 @@ def _record(
     return PurchaseOutcome(recorded, awards, created=True)
 
 
-def _check_rules(purchase: PurchaseInput, member: Member, program: Program, now: datetime) -> None:
+def _check_rules(
+    purchase: PurchaseInput, member: Member, program: Program, store: Store, now: datetime
+) -> None:
     """What the request's grammar cannot say: the member may earn, the lines add up, the
-    currency is the program's, the date is neither ahead of the clock nor ten years old."""
+    currency is the program's, the date is neither ahead of the clock nor ten years old, and the
+    store's limits hold (its largest amount; a partner's oldest date)."""
     if member.status != Member.Status.ACTIVE:
         raise MemberInactive()
     purchase.check_lines_add_up()
@@ -258,6 +345,7 @@ def _check_rules(purchase: PurchaseInput, member: Member, program: Program, now:
         raise InvalidRequest(fields={"purchased_at": ["A purchase cannot be in the future."]})
     if purchase.purchased_at < now - timedelta(days=3650):
         raise InvalidRequest(fields={"purchased_at": ["Too far in the past."]})
+    purchase_check_limits(store=store, amount=purchase.amount, purchased_at=purchase.purchased_at, now=now)
 
 
 def _write(
@@ -292,29 +380,36 @@ def _write(
         "source_type": Source.PURCHASE,
         "earned_at": purchase.purchased_at,
         "available_at": purchase.available_at,
+        "store": store,
         "now": now,
     }
     statement = None
     if purchase.pk is not None and (credits := _credits(purchase, result.awards, store)):
         statement = points_credit_statement(credits=credits, source_id=str(purchase.pk), **credit)
-    value_before = _insert_purchase(purchase, lines, awards, window, statement)
+    event = {
+        "type": "purchase.recorded",
+        "member_id": purchase.member_id,
+        "store_id": store.pk,
+        "now": now,
+    }
+    value_before = _insert_purchase(purchase, lines, awards, window, statement, event, store)
     if statement is None and (credits := _credits(purchase, result.awards, store)):
         points_credit_locked(credits=credits, source_id=str(purchase.pk), **credit)
     return awards, value_before
 
 
 def _credits(purchase: Purchase, awards: list[SourceAward], store: Store) -> list[Credit]:
-    """The purchase's ledger credits: the base rate with the tier multiplier, and one entry for
-    every campaign's points (the awards keep the breakdown), so the number of statements does
-    not grow with the number of campaigns."""
+    """The purchase's ledger credits: the base rate with the tier and plan multipliers, and one
+    entry for every campaign's and offer's points (the awards keep the breakdown), so the number
+    of statements does not grow with the number of campaigns."""
     credits = []
-    earned = sum(award.points for award in awards if award.campaign is None)
+    earned = sum(award.points for award in awards if not award.is_bonus)
     if earned > 0:
         description = f"Purchase {purchase.external_id} at {store.name}"[:255]
         credits.append(Credit(earned, f"purchase:{purchase.pk}", Kind.EARN, description))
-    bonuses = [award for award in awards if award.campaign is not None]
-    if bonuses:
-        names = ", ".join(award.campaign.name for award in bonuses)
+    bonuses = [award for award in awards if award.is_bonus]
+    if bonuses:  # campaigns' and offers' points
+        names = ", ".join(award.rule.name for award in bonuses)
         description = f"{names} (purchase {purchase.external_id})"[:255]
         points = sum(award.points for award in bonuses)
         credits.append(Credit(points, f"purchase:{purchase.pk}:campaigns", Kind.BONUS, description))
@@ -335,10 +430,14 @@ def _insert_purchase(
     awards: list[Award],
     window: tuple[str, dict] | None,
     credit: CreditStatement | None,
+    event: dict,
+    store: Store,
 ) -> Decimal | None:
     """Insert the purchase (``KeyTaken`` when the store's external id is taken), its lines, its
-    awards and, when given, its ledger credit, and answer the member's qualifying value before
-    it (``window`` is its SQL, or None when it is not wanted). On PostgreSQL, one statement."""
+    awards, its ``purchase.recorded`` outbox row (``event``: the event's fields but its data)
+    and, when given, its ledger credit, and answer the member's qualifying value before it
+    (``window`` is its SQL, or None when it is not wanted). On PostgreSQL, one statement."""
+    data = payloads.purchase_recorded(purchase, store)
     if connection.vendor != "postgresql":
         value = None
         if window is not None:  # read first: the single statement's read predates the insert
@@ -351,6 +450,7 @@ def _insert_purchase(
             row.purchase = purchase
         PurchaseLine.objects.bulk_create(lines)
         Award.objects.bulk_create(awards)
+        event_record(data=data, **event)
         return value
     lines_json = [
         {
@@ -368,6 +468,10 @@ def _insert_purchase(
     ]
     value_sql, value_params = window or ("NULL", {})
     ctes = f"{_PURCHASE_CTES}, {credit.ctes}" if credit else _PURCHASE_CTES
+    outbox = event_values(data=data, **event)
+    if outbox is not None:
+        event_cte, event_params = outbox
+        ctes = f"{ctes}, {event_cte.replace('{source}', 'purchase')}"
     params = {
         "id": purchase.pk,
         "member": purchase.member_id,
@@ -384,6 +488,7 @@ def _insert_purchase(
         "awards": json.dumps(awards_json),
         **value_params,
         **(credit.params if credit else {}),
+        **(event_params if outbox is not None else {}),
     }
     with hot_cursor() as cursor:
         try:
@@ -393,6 +498,8 @@ def _insert_purchase(
         inserted, value = cursor.fetchone()
     if inserted is None:
         raise KeyTaken()
+    if outbox is not None:
+        event_written()
     for award in awards:
         award.purchase = purchase
     return money_from_db(value) if window else None
@@ -412,12 +519,12 @@ purchase AS (
     INSERT INTO members_purchaseline (purchase_id, sku, category, quantity, amount, points_awarded)
     SELECT purchase.id, line.sku, line.category, line.quantity, line.amount, line.points
     FROM purchase, jsonb_to_recordset(%(lines)s::jsonb)
-                   AS line (sku varchar, category varchar, quantity numeric, amount numeric, points integer)
+                   AS line (sku varchar, category varchar, quantity numeric, amount numeric, points bigint)
 ), award AS (
     INSERT INTO campaigns_award (member_id, purchase_id, campaign_id, source, points, position, created_at)
     SELECT %(member)s, purchase.id, award.campaign, award.source, award.points, award.position, %(now)s
     FROM purchase, jsonb_to_recordset(%(awards)s::jsonb)
-                   AS award (campaign bigint, source varchar, points integer, position smallint)
+                   AS award (campaign bigint, source varchar, points bigint, position smallint)
 )
 """
 
@@ -427,10 +534,11 @@ def referral_settle(
 ) -> Referral | None:
     """On the referred member's first purchase: both sides earn, or the referral is refused
     (self-referral, the referrer's monthly cap) and recorded with why. Runs inside the
-    purchase's transaction, with the referred member locked."""
+    purchase's transaction. Both members are locked in id order, as every writer locks them
+    (``purchase_record`` has already locked both, in one statement)."""
     if Referral.objects.filter(referred=member).exists():
         return None
-    referrer = lock_member(member.referred_by_id)  # enrolled earlier: locks always go new -> old
+    referrer = lock_member(member.referred_by_id, also=member.pk)
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     rewarded_this_month = Referral.objects.filter(
         referrer=referrer, status=Referral.Status.REWARDED, created_at__gte=month_start

@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from members.errors import InvalidRequest
 from members.ledger.services import points_reverse
-from members.locks import lock_member
+from members.locks import lock_member, lock_row
 from members.models import LedgerEntry, Member, Purchase, Refund, Store
+from members.webhooks import event_record, payloads
 
 from ..errors import DuplicateExternalId, PurchaseNotFound, RefundExceedsPurchase
 from ..inputs import payload_digest
@@ -81,7 +82,7 @@ def refund_record(
         return RefundOutcome(refund, refund.purchase, created=False)
 
     def record(_member: Member) -> RefundOutcome:
-        locked = Purchase.objects.select_for_update().get(pk=purchase.pk)
+        locked = lock_row(Purchase.objects.filter(pk=purchase.pk))
         left = locked.amount - locked.refunded_amount
         if amount > left:
             raise RefundExceedsPurchase(
@@ -117,6 +118,12 @@ def refund_record(
         )
         locked.refunded_amount = refunded
         locked.points_reversed += reverse
+        event_record(
+            type="purchase.refunded",
+            member_id=locked.member_id,
+            store_id=store.pk,
+            data=payloads.purchase_refunded(refund, locked, store),
+        )
         return RefundOutcome(refund, locked, created=True)
 
     return record_once(lock=lambda: lock_member(purchase.member_id), replay=replay, record=record)

@@ -1,17 +1,21 @@
 """Every API error in one shape, mapped in one place:
 ``{"error": {"code": ..., "message": ..., "fields": {...}}}`` (``fields`` only for validation).
-Domain errors map by family: invalid input 400, not found 404, conflicts 409."""
+Domain errors map by family: invalid input 400 (``invalid`` or the error's own code), forbidden
+403, not found 404, conflicts 409."""
 
 from __future__ import annotations
 
 import logging
 
 from django.core.exceptions import PermissionDenied
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from members.errors import Conflict, InvalidRequest, LoyaltyError, NotFound
+from members.errors import Conflict, Forbidden, InvalidRequest, LoyaltyError, NotFound
+
+from .authentication import WrongKeysThrottled
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +46,17 @@ def exception_handler(exc, context) -> Response | None:
             return error_response(exc.code, exc.message, status.HTTP_404_NOT_FOUND)
         if isinstance(exc, Conflict):
             return error_response(exc.code, exc.message, status.HTTP_409_CONFLICT)
+        if isinstance(exc, Forbidden):
+            return error_response(exc.code, exc.message, status.HTTP_403_FORBIDDEN)
         if not isinstance(exc, InvalidRequest):
             logger.warning("Unmapped domain error %r answered as invalid", exc)
-        return error_response("invalid", exc.message, status.HTTP_400_BAD_REQUEST, exc.fields)
+            return error_response("invalid", exc.message, status.HTTP_400_BAD_REQUEST, exc.fields)
+        return error_response(exc.code, exc.message, status.HTTP_400_BAD_REQUEST, exc.fields)
+    if isinstance(exc, DataError | OverflowError):
+        # A value the columns cannot hold (a number past 64 bits) that validation let through:
+        # the input is at fault, and the service's transaction has rolled back.
+        logger.warning("Input out of the database's range answered as invalid: %s", exc)
+        return error_response("invalid", "A value is out of range.", status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
         return error_response("not_found", "Not found.", status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):
@@ -60,9 +72,9 @@ def exception_handler(exc, context) -> Response | None:
         response["WWW-Authenticate"] = "Bearer"
         return response
     if isinstance(exc, exceptions.Throttled):
-        response = error_response(
-            "throttled", "Too many requests for this key.", status.HTTP_429_TOO_MANY_REQUESTS
-        )
+        wrong_keys = isinstance(exc, WrongKeysThrottled)
+        message = WrongKeysThrottled.default_detail if wrong_keys else "Too many requests for this key."
+        response = error_response("throttled", message, status.HTTP_429_TOO_MANY_REQUESTS)
         if exc.wait:
             response["Retry-After"] = str(max(1, int(exc.wait)))
         return response

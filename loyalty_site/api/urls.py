@@ -7,8 +7,12 @@ from .views import UnknownEndpoint
 
 v1 = [
     path("", include("members.api")),
+    path("", include("members.api_memberships")),
     path("", include("campaigns.api")),
+    path("", include("campaigns.api_offers")),
     path("", include("rewards.api")),
+    path("", include("members.api_webhooks")),
+    path("", include("loyalty_site.staff.api")),
     path(
         "schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),

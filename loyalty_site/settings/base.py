@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "campaigns",
     "rewards",
     "loyalty_site",
+    "loyalty_site.staff",  # last: its admin module wraps every other admin's actions
 ]
 
 MIDDLEWARE = [
@@ -53,6 +55,7 @@ MIDDLEWARE = [
     "loyalty_site.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "loyalty_site.staff.two_factor.StaffTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "loyalty_site.urls"
@@ -114,6 +117,10 @@ ACCOUNT_SIGNUP_FORM_CLASS = "members.forms.SignupForm"
 ACCOUNT_CHANGE_EMAIL = True  # one address per login; a new one replaces it once verified
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True  # confirming in the browser that signed up logs in
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Rewards Club] "
+# Two-factor login (required of staff who can change things: loyalty_site.staff.two_factor).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Rewards Club"
+
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
@@ -164,6 +171,12 @@ USE_TZ = True
 
 # --- API -------------------------------------------------------------------------------------
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="50/s")
+# Proxies in front of the site that append to X-Forwarded-For (a load balancer: 1). Login rate
+# limits and the API's wrong-key limit count the client behind them; with 0 the header is ignored.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
+# Requests with a wrong API key, per client address, before 429.
+API_FAILED_KEY_RATE = env.str("API_FAILED_KEY_RATE", default="20/min")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty_site.api.authentication.StoreKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["loyalty_site.api.authentication.IsStore"],
@@ -174,6 +187,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "loyalty_site.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # The client address of throttles: the proxies in front of the site, as for allauth.
+    "NUM_PROXIES": ALLAUTH_TRUSTED_PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty platform API",
@@ -206,5 +221,8 @@ LOYALTY_JOB_CHUNK_SIZE = env.int("LOYALTY_JOB_CHUNK_SIZE", default=5000)
 LOYALTY_PREPARED_STATEMENTS = env.bool("LOYALTY_PREPARED_STATEMENTS", default=True)
 # The public address used in mails and referral links.
 LOYALTY_SITE_URL = env.str("LOYALTY_SITE_URL", default="http://127.0.0.1:8000")
+# Webhooks (members/webhooks/conf.py has the rest): http and loopback receivers only when on.
+LOYALTY_WEBHOOKS_ALLOW_LOOPBACK = env.bool("LOYALTY_WEBHOOKS_ALLOW_LOOPBACK", default=DEBUG)
+LOYALTY_WEBHOOKS_TIMEOUT = env.float("LOYALTY_WEBHOOKS_TIMEOUT", default=10.0)
 
 from .celery import *  # noqa: E402,F403

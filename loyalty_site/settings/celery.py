@@ -55,6 +55,12 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": SCHEDULED,
         "schedule": crontab(hour=2, minute=0),
     },
+    # Before the tier job, so a membership renewed tonight still holds its tier floor there.
+    "end-memberships": {
+        "task": "members.tasks.memberships_end_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(hour=1, minute=30),
+    },
     "expire-points": {
         "task": "members.tasks.points_expire_task",
         "kwargs": SCHEDULED,
@@ -84,6 +90,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.birthday_bonuses_award_task",
         "kwargs": SCHEDULED,
         "schedule": crontab(hour=6, minute=0),
+    },
+    "issue-plan-vouchers": {
+        "task": "rewards.tasks.plan_vouchers_issue_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "webhooks-sweep": {
+        "task": "members.webhooks.tasks.webhooks_sweep_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(),  # every minute: retries that are due, events never dispatched
+    },
+    "refresh-segments": {
+        "task": "campaigns.tasks.segments_refresh_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(hour=1, minute=30),
     },
     "expire-vouchers": {
         "task": "rewards.tasks.vouchers_expire_task",

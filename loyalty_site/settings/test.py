@@ -7,6 +7,8 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 API_THROTTLE_RATE = "off"
+# As in production; a test with a receiver on 127.0.0.1 turns it on.
+LOYALTY_WEBHOOKS_ALLOW_LOOPBACK = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 
 if not REDIS_URL:  # noqa: F405

@@ -7,9 +7,9 @@ from django.db.models import QuerySet
 
 def staff_store_ids(user) -> set[int] | None:
     """None when the user sees every store; otherwise the ids of the stores they manage."""
-    if user.is_superuser or user.has_perm("loyalty_site.access_all_stores"):
+    if user.is_superuser or user.has_perm("staff.access_all_stores"):
         return None
-    from loyalty_site.models import StoreManager
+    from loyalty_site.staff.models import StoreManager
 
     return set(StoreManager.objects.filter(user=user).values_list("store_id", flat=True))
 

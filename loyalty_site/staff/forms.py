@@ -43,3 +43,20 @@ class TierDraftForm(forms.Form):
             }
             for tier in self.tiers
         }
+
+
+class AdjustmentForm(forms.Form):
+    points = forms.IntegerField(
+        help_text="Points to add; a negative number removes points. Zero is not an adjustment."
+    )
+    reason = forms.CharField(
+        max_length=255,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why: the member sees it in their history.",
+    )
+
+    def clean_points(self) -> int:
+        points = self.cleaned_data["points"]
+        if points == 0:
+            raise forms.ValidationError("An adjustment is not zero points.")
+        return points

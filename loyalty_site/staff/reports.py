@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
@@ -36,8 +36,10 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, Least, TruncMonth
+from django.utils import timezone
 
-from members.models import JobRun, LedgerEntry, Member, PointLot, Program, Purchase, Tier, TierChange
+from members.errors import InvalidRequest
+from members.models import JobRun, LedgerEntry, Member, PointLot, Program, Purchase, Store, Tier, TierChange
 
 ACTIVE_DAYS = 90
 MONTHS = 12
@@ -448,3 +450,88 @@ def program_figures(*, as_of: datetime) -> ProgramFigures:
         rewards=top_rewards(),
         reconciliation=reconciliation(),
     )
+
+
+# --- partner statements ----------------------------------------------------------------------
+#
+# Per store and calendar month (in the program's time zone): the points issued there (credited
+# for the store's purchases and activities, net of its refunds: every entry made for the store
+# that is not a redemption) and redeemed there (its redemptions, net of their cancellations),
+# their value at the program's point value, and ``net``: what the program owes the store
+# (positive; the store gave rewards for points the program issued) or the store owes the program
+# (negative; it issued more than it took back). Program bonuses carry no store: they are the
+# program's. Every entry made for a store is in exactly one of the two columns, so the
+# statements of a month add up to the entries made for stores that month.
+
+
+@dataclass(frozen=True)
+class Statement:
+    store_id: int
+    store_name: str
+    month: date
+    points_issued: int
+    points_redeemed: int
+    point_value: Decimal
+    currency: str
+
+    @property
+    def value_issued(self) -> Decimal:
+        return money(self.points_issued, self.point_value)
+
+    @property
+    def value_redeemed(self) -> Decimal:
+        return money(self.points_redeemed, self.point_value)
+
+    @property
+    def net(self) -> Decimal:
+        return self.value_redeemed - self.value_issued
+
+
+MONTH_FORMAT = re.compile(r"^([1-9][0-9]{3})-(0[1-9]|1[0-2])$")
+
+
+def statement_month(text: object) -> date:
+    """The first day of month ``YYYY-MM``, or ``InvalidRequest`` on the ``month`` field."""
+    found = MONTH_FORMAT.match(text) if isinstance(text, str) else None
+    if not found:
+        raise InvalidRequest("A month is written YYYY-MM.", fields={"month": ["A month as YYYY-MM."]})
+    return date(int(found.group(1)), int(found.group(2)), 1)
+
+
+def _month_bounds(month: date) -> tuple[datetime, datetime]:
+    zone = timezone.get_current_timezone()
+    start = datetime(month.year, month.month, 1, tzinfo=zone)
+    if (month.year, month.month) == (9999, 12):
+        return start, datetime.max.replace(tzinfo=zone)
+    end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=zone)
+    return start, end
+
+
+def _statement_sums(month: date, store_ids: list[int] | None) -> dict[int, tuple[int, int]]:
+    start, end = _month_bounds(month)
+    entries = LedgerEntry.objects.filter(store__isnull=False, created_at__gte=start, created_at__lt=end)
+    if store_ids is not None:
+        entries = entries.filter(store_id__in=store_ids)
+    redemption = Q(source_type=LedgerEntry.Source.REDEMPTION)
+    rows = entries.values("store_id").annotate(
+        issued=Coalesce(Sum("points", filter=~redemption), 0),
+        redeemed=Coalesce(Sum("points", filter=redemption), 0),
+    )
+    return {row["store_id"]: (int(row["issued"]), -int(row["redeemed"])) for row in rows}
+
+
+def store_statement(*, store: Store, month: date, program: Program | None = None) -> Statement:
+    """One store's statement for ``month``: one aggregate query (and the program, if not given)."""
+    program = program or Program.load()
+    issued, redeemed = _statement_sums(month, [store.pk]).get(store.pk, (0, 0))
+    return Statement(store.pk, store.name, month, issued, redeemed, program.point_value, program.currency)
+
+
+def partner_statements(*, month: date) -> list[Statement]:
+    """Every store's statement for ``month``, stores without entries included: three queries."""
+    program = Program.load()
+    sums = _statement_sums(month, None)
+    return [
+        Statement(store_id, name, month, *sums.get(store_id, (0, 0)), program.point_value, program.currency)
+        for store_id, name in Store.objects.order_by("name").values_list("pk", "name")
+    ]

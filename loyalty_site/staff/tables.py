@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 
 import django_tables2 as tables
 from django.http import HttpResponse
 
-from .reports import ProgramFigures
+from .reports import ProgramFigures, Statement
 
 NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
 
@@ -123,10 +124,49 @@ def figure_tables(figures: ProgramFigures) -> dict[str, FigureTable]:
     }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?%?$")
+
+
+def csv_cell(value) -> str:
+    """A cell a spreadsheet shows as text: one that would start a formula (a campaign or reward
+    name staff typed, say) gets a leading apostrophe. Plain numbers, negative ones too, stay
+    numbers."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
 def csv_response(table: FigureTable, filename: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     writer = csv.writer(response)
     rows: Iterable = table.as_values()
-    writer.writerows(rows)
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
     return response
+
+
+class StatementsTable(FigureTable):
+    store = tables.Column()
+    points_issued = tables.Column(attrs=NUM, verbose_name="Points issued")
+    points_redeemed = tables.Column(attrs=NUM, verbose_name="Points redeemed")
+    value_issued = tables.Column(attrs=NUM, verbose_name="Value issued")
+    value_redeemed = tables.Column(attrs=NUM, verbose_name="Value redeemed")
+    net = tables.Column(attrs=NUM, verbose_name="Net (+ program owes the store)")
+
+
+def statements_table(statements: list[Statement]) -> StatementsTable:
+    return StatementsTable(
+        [
+            {
+                "store": s.store_name,
+                "points_issued": s.points_issued,
+                "points_redeemed": s.points_redeemed,
+                "value_issued": s.value_issued,
+                "value_redeemed": s.value_redeemed,
+                "net": s.net,
+            }
+            for s in statements
+        ]
+    )

@@ -1,5 +1,5 @@
 """The staff portal: program figures, and the tier what-if. Thin: the figures come from
-``reports`` and ``whatif``, the writes from ``loyalty_site.services``."""
+``reports`` and ``whatif``, the writes from ``services``."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from members.errors import LoyaltyError
-from members.models import Tier
+from members.models import Program, Tier
 
-from ..models import AdjustmentRequest, TierDraft
-from ..services import tier_draft_publish, tier_draft_save
 from . import charts
 from .forms import TierDraftForm
-from .reports import program_figures
-from .tables import csv_response, figure_tables
+from .models import AdjustmentRequest, TierDraft
+from .plans import plan_tables
+from .reports import partner_statements, program_figures, statement_month
+from .services import tier_draft_publish, tier_draft_save
+from .tables import csv_response, figure_tables, statements_table
 from .whatif import tier_what_if
 
 SERIES_COLOURS = {"issued": "#3d3dd6", "redeemed": "#1f9d6b", "expired": "#d98a1c", "reversed": "#c23b4b"}
@@ -27,11 +28,11 @@ SERIES_COLOURS = {"issued": "#3d3dd6", "redeemed": "#1f9d6b", "expired": "#d98a1
 
 @staff_member_required
 def dashboard(request):
-    if not request.user.has_perm("loyalty_site.view_reports"):
+    if not request.user.has_perm("staff.view_reports"):
         # Support agents and store managers land here after logging in: their work is in admin.
         return redirect("admin:index")
     figures = program_figures(as_of=timezone.now())
-    tables = figure_tables(figures)
+    tables = {**figure_tables(figures), **plan_tables(as_of=figures.as_of)}
     export = request.GET.get("export")
     if export:
         if export not in tables:
@@ -72,7 +73,7 @@ def dashboard(request):
 
 
 @staff_member_required
-@permission_required("loyalty_site.edit_tier_draft", raise_exception=True)
+@permission_required("staff.edit_tier_draft", raise_exception=True)
 def tier_what_if_view(request):
     tiers = list(Tier.objects.order_by("rank"))
     draft = TierDraft.objects.filter(published_at__isnull=True).order_by("-updated_at", "-id").first()
@@ -160,3 +161,21 @@ def _history(request, obj, action_flag: int, message: str) -> None:
         change_message=message,
         single_object=True,
     )
+
+
+@staff_member_required
+@permission_required("staff.view_reports", raise_exception=True)
+def statements_view(request):
+    """Every store's statement for a month (``?month=YYYY-MM``, default this month), with CSV."""
+    month_text = request.GET.get("month") or f"{timezone.localtime():%Y-%m}"
+    try:
+        month = statement_month(month_text)
+    except LoyaltyError as error:
+        messages.error(request, error.message)
+        month = statement_month(f"{timezone.localtime():%Y-%m}")
+    statements = partner_statements(month=month)
+    table = statements_table(statements)
+    if request.GET.get("export") == "statements":
+        return csv_response(table, f"statements-{month:%Y-%m}")
+    context = {"month": month, "table": table, "currency": Program.load().currency}
+    return render(request, "staff/statements.html", context)

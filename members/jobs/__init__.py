@@ -1,4 +1,5 @@
-"""The scheduled jobs: tiers, expiry, pending points, reminders, and the ledger check.
+"""The scheduled jobs of the core (tiers, expiry, pending points, reminders), the one registry
+and runner every app's jobs go through, and the ledger check.
 
 Every job is set-based SQL over a range of member ids (a handful of statements per chunk,
 never a loop over members), one transaction per chunk. A chunk finds the members of its range
@@ -9,7 +10,8 @@ queue on the row locks and the second finds the work done. A ``JobRun`` row reco
 and its progress.
 
 Run them with ``manage.py <job> [--as-of DATE]`` (inline) or as the Celery tasks of
-``members.tasks`` (fanned out as a group of chunks).
+``members.tasks`` (fanned out as a group of chunks). ``campaigns`` (campaign settlement,
+birthday bonuses) and ``rewards`` (voucher expiry) register theirs with ``job_register``.
 """
 
 from __future__ import annotations
@@ -19,12 +21,23 @@ from datetime import datetime
 from .base import ChunkResult, Counts, member_id_ranges
 from .ledger_check import ledger_check_record, ledger_check_run
 from .reminders import ReminderResult
-from .runner import JOBS, Job, job_chunk_run, job_fail, job_register, job_run, job_start
+from .runner import (
+    JOBS,
+    Job,
+    JobOutcome,
+    job_chunk_run,
+    job_chunks_run,
+    job_fail,
+    job_register,
+    job_run,
+    job_start,
+)
 from .tiers import TierResult, tier_moves_preview
 
 __all__ = [
     "JOBS",
     "Job",
+    "JobOutcome",
     "ChunkResult",
     "Counts",
     "ReminderResult",
@@ -32,6 +45,7 @@ __all__ = [
     "expire_points",
     "expiry_reminders_send",
     "job_chunk_run",
+    "job_chunks_run",
     "job_fail",
     "job_register",
     "job_run",

@@ -1,5 +1,6 @@
-"""What every set-based job shares: member-id ranges, the chunk lock, scratch tables, the few
-SQL spellings that differ between PostgreSQL and SQLite, and result counters."""
+"""What every set-based job shares: member-id ranges, scratch tables, the few SQL spellings that
+differ between PostgreSQL and SQLite, and result counters. Chunks lock their members with
+``members.locks.lock_members_in``."""
 
 from __future__ import annotations
 
@@ -60,27 +61,6 @@ def member_id_ranges(
         return
     for start in range(bounds["low"], bounds["high"] + 1, chunk_size):
         yield start, min(start + chunk_size - 1, bounds["high"])
-
-
-def lock_member_range(cursor, first_id: int, last_id: int) -> None:
-    """Lock every member row of the chunk, in id order, so no ledger service and no second run
-    of the job can write to them until the chunk commits."""
-    if connection.vendor == "postgresql":
-        cursor.execute(
-            "SELECT 1 FROM members_member WHERE id BETWEEN %s AND %s ORDER BY id FOR UPDATE",
-            [first_id, last_id],
-        )
-    # SQLite allows one writer at a time: the transaction itself is the lock.
-
-
-def lock_listed_members(cursor, table: str) -> None:
-    """Lock, in id order, the member rows named by the ``member_id`` column of scratch table
-    ``table``: the members a chunk may write to. Everything the chunk then decides is read
-    again under those locks, so a concurrent write or a second run of the job is seen."""
-    if connection.vendor == "postgresql":
-        cursor.execute(
-            f"SELECT 1 FROM members_member WHERE id IN (SELECT member_id FROM {table}) ORDER BY id FOR UPDATE"
-        )
 
 
 def db_datetime(value: datetime) -> Any:

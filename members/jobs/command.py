@@ -1,5 +1,5 @@
 """The shape every job command shares: ``manage.py <job> [--as-of DATE] [--chunk-size N]``,
-run inline chunk after chunk, printing the counts."""
+run inline chunk after chunk through the job runner, printing the counts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from ..models import JobRun
+from .base import Counts
 from .runner import job_run
 
 
@@ -29,7 +31,11 @@ def parse_as_of(value: str | None, *, day_end: bool = False) -> datetime | None:
 
 
 class JobCommand(BaseCommand):
+    """``job_name`` is the registered job; with ``day_end`` a bare date means the last moment
+    of that day (what ended on that day is due), else its first."""
+
     job_name = ""
+    day_end = False
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--as-of", help="Run as if on this date (YYYY-MM-DD) or datetime; default now.")
@@ -37,11 +43,17 @@ class JobCommand(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         run, totals = job_run(
-            name=self.job_name, as_of=parse_as_of(options["as_of"]), chunk_size=options["chunk_size"]
+            name=self.job_name,
+            as_of=parse_as_of(options["as_of"], day_end=self.day_end),
+            chunk_size=options["chunk_size"],
         )
-        self.stdout.write(
+        for line in self.report(run, totals):
+            self.stdout.write(line)
+
+    def report(self, run: JobRun, totals: Counts) -> list[str]:
+        return [
             self.style.SUCCESS(
                 f"{self.job_name} as of {run.as_of.isoformat()}: {totals.as_text()} "
                 f"({run.chunks_done} chunk(s), run {run.pk})"
             )
-        )
+        ]

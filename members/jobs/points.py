@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 
+from ..locks import lock_members_in
 from ..models import Program
-from .base import ChunkResult, ScratchTable, db_datetime, lock_listed_members
+from ..webhooks.bulk import points_expired_events_record
+from .base import ChunkResult, ScratchTable, db_datetime
 
 
 def release_pending_chunk(*, as_of: datetime, first_id: int, last_id: int, **_) -> ChunkResult:
@@ -30,7 +32,7 @@ def release_pending_chunk(*, as_of: datetime, first_id: int, last_id: int, **_) 
     ):
         if not candidates.fill(f"SELECT DISTINCT member_id FROM members_pointlot WHERE {lots_due}", window):
             return ChunkResult()
-        lock_listed_members(cursor, candidates.name)
+        lock_members_in(f"SELECT member_id FROM {candidates.name}")
         lots = due.fill(
             f"SELECT id, member_id, remaining FROM members_pointlot WHERE {lots_due} "
             f"AND member_id IN (SELECT member_id FROM {candidates.name})",
@@ -79,7 +81,7 @@ def expire_lots_chunk(*, as_of: datetime, first_id: int, last_id: int, **_) -> C
     ):
         if not candidates.fill(f"SELECT DISTINCT member_id FROM members_pointlot l WHERE {lots_due}", params):
             return ChunkResult()
-        lock_listed_members(cursor, candidates.name)
+        lock_members_in(f"SELECT member_id FROM {candidates.name}")
         lots = expiring.fill(
             "SELECT l.id, l.member_id, l.remaining, l.is_pending FROM members_pointlot l "
             f"WHERE {lots_due} AND l.member_id IN (SELECT member_id FROM {candidates.name})",
@@ -113,6 +115,7 @@ def expire_lots_chunk(*, as_of: datetime, first_id: int, last_id: int, **_) -> C
             f"points_pending = points_pending - x.pending FROM {per_member.name} x "
             "WHERE members_member.id = x.member_id"
         )
+        points_expired_events_record(totals_table=per_member.name, as_of=as_of, created_at=db_datetime(as_of))
         cursor.execute(
             f"UPDATE members_pointlot SET remaining = 0 WHERE id IN (SELECT id FROM {expiring.name})"
         )

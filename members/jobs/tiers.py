@@ -9,6 +9,11 @@ program's rules do about it:
   for another ``tier_hold_days``;
 - ``stay``: nothing to do (still held, or not yet due).
 
+A paid membership sets a *floor*: while it lasts (``starts_at <= as_of < ends_at``) the target
+is at least the plan's minimum tier, and a member the floor holds up is held only until the
+membership ends (``floor_until``), so the first run after that end moves them to the tier their
+value reaches, with no hold of the plan's tier.
+
 A move writes a ``TierChange`` row (INSERT ... SELECT) and a mail to the member after commit.
 """
 
@@ -24,9 +29,11 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from ..locks import lock_members_in
 from ..models import Member, Program, Tier, TierChange
-from ..tiers import qualification_window_start
-from .base import Counts, ScratchTable, db_datetime, lock_listed_members
+from ..tiers import qualification_window_start, tier_qualifying_entries_sql
+from ..webhooks.bulk import tier_changed_events_record
+from .base import Counts, ScratchTable, db_datetime
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,7 @@ def _value_sql(
         sql = (
             "SELECT member_id, SUM(points) AS value FROM members_ledgerentry "
             "WHERE member_id BETWEEN %s AND %s AND created_at > %s AND created_at <= %s "
-            f"AND kind IN ('earn', 'bonus', 'reversal') AND source_type IN ('purchase', 'campaign'){listed} "
+            f"AND {tier_qualifying_entries_sql()}{listed} "
             "GROUP BY member_id"
         )
     else:
@@ -100,6 +107,21 @@ def _value_sql(
             "GROUP BY member_id"
         )
     return sql, [first_id, last_id, db_datetime(start), db_datetime(as_of)]
+
+
+def _floor_sql(*, as_of: datetime, first_id: int, last_id: int) -> tuple[str, list[Any]]:
+    """Per member of the range with a paid membership running at ``as_of``: the highest minimum
+    tier rank of their plans, and when the last of those memberships ends."""
+    as_of_db = db_datetime(as_of)
+    sql = (
+        "SELECT ms.member_id, MAX(ft.rank) AS floor_rank, MAX(ms.ends_at) AS floor_until "
+        "FROM members_membership ms "
+        "JOIN members_membershipplan p ON p.id = ms.plan_id "
+        "JOIN members_tier ft ON ft.id = p.min_tier_id "
+        "WHERE ms.member_id BETWEEN %s AND %s AND ms.starts_at <= %s AND ms.ends_at > %s "
+        "GROUP BY ms.member_id"
+    )
+    return sql, [first_id, last_id, as_of_db, as_of_db]
 
 
 def tier_decisions_sql(
@@ -114,7 +136,9 @@ def tier_decisions_sql(
 ) -> tuple[str, list[Any]]:
     """The one target-tier query: a row per member of the range with ``member_id``,
     ``from_tier_id``, ``to_tier_id``, ``value``, ``move`` (up, down, renew, stay) and
-    ``hold_ended`` (1 or 0). ``tiers`` are ``(id, rank, threshold)``; ``value_factors`` scale
+    ``hold_ended`` (1 or 0), and ``floor_until``: when a paid membership holds the member up to
+    its minimum tier, the end of that membership (else NULL). ``tiers`` are
+    ``(id, rank, threshold)``; ``value_factors`` scale
     the value by the member's current tier (a what-if on multipliers); ``only_listed_in``
     names a scratch table whose ``member_id`` column limits the query to those members."""
     start = qualification_window_start(program, as_of)
@@ -134,26 +158,43 @@ def tier_decisions_sql(
     grace_over = "(m.tier_held_until IS NULL OR m.tier_held_until <= %s)"
     as_of_db = db_datetime(as_of)
     grace_db = db_datetime(as_of - timedelta(days=program.tier_grace_days))
+    floor_sql, floor_params = _floor_sql(as_of=as_of, first_id=first_id, last_id=last_id)
+    floored = "d.floor_rank > b.tier_rank"  # the plan's minimum tier is above what the value reaches
+    to_rank = f"(CASE WHEN {floored} THEN d.floor_rank ELSE b.tier_rank END)"
     sql = (
-        "SELECT d.member_id, d.from_tier_id, b.tier_id AS to_tier_id, d.value, "
-        "CASE WHEN b.tier_rank > d.from_rank THEN 'up' "
-        "     WHEN b.tier_rank < d.from_rank AND d.grace_over = 1 THEN 'down' "
-        "     WHEN b.tier_rank = d.from_rank AND d.hold_ended = 1 THEN 'renew' "
-        "     ELSE 'stay' END AS move, d.hold_ended "
+        "SELECT d.member_id, d.from_tier_id, "
+        f"CASE WHEN {floored} THEN d.floor_tier_id ELSE b.tier_id END AS to_tier_id, d.value, "
+        f"CASE WHEN {to_rank} > d.from_rank THEN 'up' "
+        f"     WHEN {to_rank} < d.from_rank AND d.grace_over = 1 THEN 'down' "
+        f"     WHEN {to_rank} = d.from_rank AND d.hold_ended = 1 THEN 'renew' "
+        "     ELSE 'stay' END AS move, d.hold_ended, "
+        f"CASE WHEN {floored} THEN d.floor_until ELSE NULL END AS floor_until "
         "FROM ("
         "  SELECT m.id AS member_id, m.tier_id AS from_tier_id, COALESCE(cur.rank, -1) AS from_rank, "
         f"  {value} AS value, "
         f"  CASE WHEN {held_over} THEN 1 ELSE 0 END AS hold_ended, "
-        f"  CASE WHEN {grace_over} THEN 1 ELSE 0 END AS grace_over "
+        f"  CASE WHEN {grace_over} THEN 1 ELSE 0 END AS grace_over, "
+        "  COALESCE(f.floor_rank, -1) AS floor_rank, ft.id AS floor_tier_id, f.floor_until "
         "  FROM members_member m "
         "  LEFT JOIN members_tier cur ON cur.id = m.tier_id "
         f"  LEFT JOIN ({value_sql}) q ON q.member_id = m.id "
+        f"  LEFT JOIN ({floor_sql}) f ON f.member_id = m.id "
+        "  LEFT JOIN members_tier ft ON ft.rank = f.floor_rank "
         f"  WHERE m.id BETWEEN %s AND %s AND m.status <> 'closed'{listed}"
         ") d "
         f"JOIN ({bands_sql}) b "
         "ON (b.low IS NULL OR d.value >= b.low) AND (b.high IS NULL OR d.value < b.high)"
     )
-    params = [*factor_params, as_of_db, grace_db, *value_params, first_id, last_id, *bands_params]
+    params = [
+        *factor_params,
+        as_of_db,
+        grace_db,
+        *value_params,
+        *floor_params,
+        first_id,
+        last_id,
+        *bands_params,
+    ]
     return sql, params
 
 
@@ -185,7 +226,7 @@ def tiers_recalculate_chunk(
         decisions, params = tier_decisions_sql(**common)
         if not candidates.fill(f"SELECT member_id FROM ({decisions}) x WHERE x.move <> 'stay'", params):
             return TierResult()
-        lock_listed_members(cursor, candidates.name)
+        lock_members_in(f"SELECT member_id FROM {candidates.name}")
         decisions, params = tier_decisions_sql(**common, only_listed_in=candidates.name)
         if not moves.fill(f"SELECT * FROM ({decisions}) x WHERE x.move <> 'stay'", params):
             return TierResult()
@@ -195,18 +236,24 @@ def tiers_recalculate_chunk(
             "INSERT INTO members_tierchange "
             "(member_id, from_tier_id, to_tier_id, reason, qualifying_value, created_at) "
             "SELECT member_id, from_tier_id, to_tier_id, "
-            "CASE WHEN hold_ended = 1 THEN %s ELSE %s END, value, %s "
+            "CASE WHEN floor_until IS NOT NULL THEN %s WHEN hold_ended = 1 THEN %s ELSE %s END, value, %s "
             f"FROM {moves.name} WHERE move IN ('up', 'down') RETURNING id",
-            [TierChange.Reason.REQUALIFICATION, TierChange.Reason.CATCH_UP, as_of_db],
+            [
+                TierChange.Reason.MEMBERSHIP,
+                TierChange.Reason.REQUALIFICATION,
+                TierChange.Reason.CATCH_UP,
+                as_of_db,
+            ],
         )
         change_ids = [row[0] for row in cursor.fetchall()]
         cursor.execute(
             "UPDATE members_member SET tier_id = x.to_tier_id, "
             "tier_achieved_at = CASE WHEN x.move = 'renew' THEN members_member.tier_achieved_at "
-            "ELSE %s END, tier_held_until = %s "
+            "ELSE %s END, tier_held_until = COALESCE(x.floor_until, %s) "
             f"FROM {moves.name} x WHERE members_member.id = x.member_id",
             [as_of_db, held_until_db],
         )
+        tier_changed_events_record(moves_table=moves.name, as_of=as_of, created_at=as_of_db)
         if notify and change_ids:
             from ..tasks import tier_changes_notify_task
 

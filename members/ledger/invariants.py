@@ -6,7 +6,7 @@
    left in available lots, unless it is negative: a debt is allowed only after a reversal, and
    only while every lot is empty.
 3. Every lot's ``points - remaining`` equals what its allocations took from it.
-4. Every redeem and expire entry took exactly its points from lots.
+4. Every redeem and expire entry, and every transfer out, took exactly its points from lots.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ FROM members_ledgerentry e
 JOIN members_member m ON m.id = e.member_id
 LEFT JOIN (SELECT entry_id, SUM(points) AS taken FROM members_lotallocation GROUP BY entry_id) a
        ON a.entry_id = e.id
-WHERE e.kind IN ('redeem', 'expire') AND -e.points <> COALESCE(a.taken, 0)
+WHERE (e.kind IN ('redeem', 'expire') OR (e.kind = 'transfer' AND e.points < 0))
+  AND -e.points <> COALESCE(a.taken, 0)
 """
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 
 from .. import config
@@ -30,7 +30,16 @@ from ..errors import (
     NothingToReverse,
 )
 from ..locks import lock_member
-from ..models import LedgerEntry, LotAllocation, Member, PointLot, User
+from ..models import (
+    MAX_BALANCE,
+    MAX_POINTS,
+    LedgerEntry,
+    LotAllocation,
+    Member,
+    PointLot,
+    Store,
+    User,
+)
 from ..statements import hot_cursor
 
 Kind = LedgerEntry.Kind
@@ -74,10 +83,12 @@ def points_credit(
     earned_at: datetime | None = None,
     available_at: datetime | None = None,
     created_by: User | None = None,
+    store: Store | None = None,
     now: datetime | None = None,
 ) -> Posting:
     """Credit ``points`` into a new lot. The lot is pending until ``available_at`` (default:
-    at once) and expires as the program says, counted from ``earned_at``."""
+    at once) and expires as the program says, counted from ``earned_at``. ``store``: the store
+    whose purchase or activity earned them."""
     _check_points(points)
     _check_key(idempotency_key)
     if kind not in CREDIT_KINDS:
@@ -94,6 +105,7 @@ def points_credit(
             earned_at=earned_at,
             available_at=available_at,
             created_by=created_by,
+            store=store,
             now=now,
         )
         return Posting(entry, created=True)
@@ -108,6 +120,7 @@ def points_credit_locked(
     earned_at: datetime | None = None,
     available_at: datetime | None = None,
     created_by: User | None = None,
+    store: Store | None = None,
     now: datetime | None = None,
 ) -> list[LedgerEntry]:
     """``points_credit`` for a caller that already holds ``member`` locked in its open
@@ -117,8 +130,8 @@ def points_credit_locked(
     ``IdempotencyConflict``, after which the caller's transaction can only roll back."""
     plan = _CreditPlan.make(member, credits, earned_at, available_at, now)
     if not plan.one_statement:
-        return _credit_rows(member, credits, source_type, source_id, plan, created_by)
-    statement = _credit_statement(member, credits, source_type, source_id, plan, created_by)
+        return _credit_rows(member, credits, source_type, source_id, plan, created_by, store)
+    statement = _credit_statement(member, credits, source_type, source_id, plan, created_by, store)
     with hot_cursor() as cursor:
         try:
             cursor.execute(f"WITH {statement.ctes} SELECT id FROM ledger_entry ORDER BY id", statement.params)
@@ -151,6 +164,7 @@ def points_credit_statement(
     source_id: str,
     earned_at: datetime | None = None,
     available_at: datetime | None = None,
+    store: Store | None = None,
     now: datetime | None = None,
 ) -> CreditStatement | None:
     """``points_credit_locked`` as part of the caller's statement (a purchase writes itself and
@@ -160,7 +174,7 @@ def points_credit_statement(
     plan = _CreditPlan.make(member, credits, earned_at, available_at, now)
     if not plan.one_statement:
         return None
-    return _credit_statement(member, credits, source_type, source_id, plan, None)
+    return _credit_statement(member, credits, source_type, source_id, plan, None, store)
 
 
 @dataclass(frozen=True)
@@ -202,11 +216,13 @@ def _credit_statement(
     source_id: str,
     plan: _CreditPlan,
     created_by: User | None,
+    store: Store | None,
 ) -> CreditStatement:
     now, pending = plan.now, plan.available_at > plan.now
     entries, total = [], member.points_total
     for credit in credits:
         total += credit.points
+        _check_range(total)
         entries.append(
             LedgerEntry(
                 member=member,
@@ -218,6 +234,7 @@ def _credit_statement(
                 description=credit.description,
                 idempotency_key=credit.idempotency_key,
                 created_by=created_by,
+                store=store,
                 created_at=now,
             )
         )
@@ -244,6 +261,7 @@ def _credit_statement(
         "ledger_source_type": source_type,
         "ledger_source_id": source_id,
         "ledger_created_by": created_by.pk if created_by else None,
+        "ledger_store": store.pk if store else None,
         "ledger_now": now,
         "ledger_pending": pending,
         "ledger_available_at": plan.available_at,
@@ -260,11 +278,12 @@ def _credit_statement(
 _CREDIT_CTES = """
 ledger_entry AS (
     INSERT INTO members_ledgerentry (member_id, kind, points, balance_after, source_type, source_id,
-                                     description, idempotency_key, created_by_id, created_at)
+                                     description, idempotency_key, created_by_id, store_id, created_at)
     SELECT %(ledger_member)s, c.kind, c.points, c.balance_after, %(ledger_source_type)s,
-           %(ledger_source_id)s, c.description, c.key, %(ledger_created_by)s::bigint, %(ledger_now)s
+           %(ledger_source_id)s, c.description, c.key, %(ledger_created_by)s::bigint,
+           %(ledger_store)s::bigint, %(ledger_now)s
     FROM jsonb_to_recordset(%(ledger_credits)s::jsonb)
-         AS c (kind varchar, points integer, balance_after integer, description varchar, key varchar)
+         AS c (kind varchar, points bigint, balance_after bigint, description varchar, key varchar)
     ORDER BY c.balance_after
     RETURNING id, points
 ), ledger_lot AS (
@@ -289,6 +308,7 @@ def _credit_rows(
     source_id: str,
     plan: _CreditPlan,
     created_by: User | None,
+    store: Store | None,
 ) -> list[LedgerEntry]:
     """The same as ``_CREDIT_CTES``, a row at a time: on other databases, and when the points
     first pay off a debt (which takes them from the new lots with allocations)."""
@@ -305,6 +325,7 @@ def _credit_rows(
             source_id=source_id,
             description=credit.description,
             created_by=created_by,
+            store=store,
             now=now,
         )
         lot = PointLot.objects.create(
@@ -338,10 +359,12 @@ def points_debit(
     kind: str = Kind.REDEEM,
     description: str = "",
     created_by: User | None = None,
+    store: Store | None = None,
     now: datetime | None = None,
 ) -> Posting:
     """Spend ``points`` of the available balance, soonest-expiring lots first. Never
-    overdraws: with too few points it raises ``InsufficientPoints`` and writes nothing."""
+    overdraws: with too few points it raises ``InsufficientPoints`` and writes nothing.
+    ``store``: the store whose redemption spends them."""
     _check_points(points)
     _check_key(idempotency_key)
     if kind not in DEBIT_KINDS:
@@ -359,6 +382,7 @@ def points_debit(
             kind=kind,
             description=description,
             created_by=created_by,
+            store=store,
             now=now,
         )
         return Posting(entry, created=True)
@@ -374,6 +398,7 @@ def points_debit_locked(
     kind: str = Kind.REDEEM,
     description: str = "",
     created_by: User | None = None,
+    store: Store | None = None,
     now: datetime | None = None,
 ) -> LedgerEntry:
     """``points_debit`` for a caller that already holds ``member`` locked in its open
@@ -393,6 +418,7 @@ def points_debit_locked(
         )
     now = now or timezone.now()
     balance_after = member.points_total - points
+    _check_range(balance_after)
     member.last_activity_at = max(member.last_activity_at or now, now)
     if connection.vendor != "postgresql":
         entry = _write_entry(
@@ -404,6 +430,7 @@ def points_debit_locked(
             source_id=source_id,
             description=description,
             created_by=created_by,
+            store=store,
             now=now,
         )
         taken = _take(member, entry, points, _open_lots(member, pending=False))
@@ -426,6 +453,7 @@ def points_debit_locked(
                     "description": description,
                     "key": idempotency_key,
                     "created_by": created_by.pk if created_by else None,
+                    "store": store.pk if store else None,
                     "now": now,
                     "available": member.points_available,
                     "last_activity_at": member.last_activity_at,
@@ -446,6 +474,7 @@ def points_debit_locked(
         description=description,
         idempotency_key=idempotency_key,
         created_by=created_by,
+        store=store,
         created_at=now,
     )
 
@@ -455,9 +484,9 @@ def points_debit_locked(
 _DEBIT_SQL = """
 WITH entry AS (
     INSERT INTO members_ledgerentry (member_id, kind, points, balance_after, source_type, source_id,
-                                     description, idempotency_key, created_by_id, created_at)
+                                     description, idempotency_key, created_by_id, store_id, created_at)
     VALUES (%(member)s, %(kind)s, -%(points)s, %(balance_after)s, %(source_type)s, %(source_id)s,
-            %(description)s, %(key)s, %(created_by)s::bigint, %(now)s)
+            %(description)s, %(key)s, %(created_by)s::bigint, %(store)s::bigint, %(now)s)
     RETURNING id
 ), open AS (
     SELECT id, remaining,
@@ -499,7 +528,8 @@ def points_reverse(
     """Claw back ``points`` (default: all that is left) of what one source credited.
 
     The source's own lots give first, then the member's other lots (available, then pending,
-    soonest-expiring first); what is still missing leaves the available balance negative.
+    soonest-expiring first); what is still missing leaves the available balance negative. The
+    reversal belongs to the store the credits did.
     """
     if points is not None:
         _check_points(points)
@@ -518,7 +548,8 @@ def points_reverse(
         source_entries = LedgerEntry.objects.filter(
             member=member, source_type=source_type, source_id=source_id
         )
-        credited = source_entries.filter(points__gt=0).aggregate(s=Sum("points"))["s"] or 0
+        credits = source_entries.filter(points__gt=0).aggregate(s=Sum("points"), store=Max("store_id"))
+        credited = credits["s"] or 0
         reversed_ = -(
             source_entries.filter(kind=Kind.REVERSAL, points__lt=0).aggregate(s=Sum("points"))["s"] or 0
         )
@@ -535,6 +566,7 @@ def points_reverse(
             source_id=source_id,
             description=description,
             created_by=None,
+            store_id=credits["store"],
             now=now,
         )
         source_lots = list(
@@ -562,28 +594,30 @@ def points_restore(
     description: str = "",
     now: datetime | None = None,
 ) -> Posting:
-    """Give back everything a source's debits took, to the lots they took it from."""
+    """Give back everything a source's debits took, to the lots they took it from. The
+    restoration belongs to the store the debits did."""
     _check_key(idempotency_key)
     now = now or timezone.now()
     with transaction.atomic():
         member = lock_member(member_id)
         if replay := _replay(idempotency_key, member=member, kind=Kind.REVERSAL, sign=1):
             return replay
-        net_by_lot = (
+        rows = list(
             LotAllocation.objects.filter(
                 entry__member=member,
                 entry__source_type=source_type,
                 entry__source_id=source_id,
             )
             .values("lot_id")
-            .annotate(net=Sum("points"))
+            .annotate(net=Sum("points"), store_id=Max("entry__store_id"))
             .filter(net__gt=0)
         )
-        net_by_lot = {row["lot_id"]: row["net"] for row in net_by_lot}
+        net_by_lot = {row["lot_id"]: row["net"] for row in rows}
         points = sum(net_by_lot.values())
         if points <= 0:
             raise NothingToReverse("Nothing of that source is left to give back.")
         debt = _debt(member)
+        store_id = rows[0]["store_id"]  # a source's entries are all made for one store
         entry = _write_entry(
             member,
             kind=Kind.REVERSAL,
@@ -593,6 +627,7 @@ def points_restore(
             source_id=source_id,
             description=description,
             created_by=None,
+            store_id=store_id,
             now=now,
         )
         lots = list(PointLot.objects.filter(pk__in=net_by_lot).order_by(*LOT_ORDER))
@@ -654,12 +689,127 @@ def points_adjust(
         return posting
 
 
+@dataclass(frozen=True)
+class TransferPosting:
+    """What ``points_transfer`` wrote: the sender's debit and the receiver's credits (one per
+    expiry date the points carried), and whether this call wrote them (False on a replay)."""
+
+    debit: LedgerEntry
+    credits: list[LedgerEntry]
+    created: bool
+
+
+def points_transfer(
+    *,
+    sender_id: int,
+    recipient_id: int,
+    points: int,
+    idempotency_key: str,
+    source_id: str,
+    description_out: str = "",
+    description_in: str = "",
+    now: datetime | None = None,
+) -> TransferPosting:
+    """Move ``points`` of the sender's available balance to the recipient, keeping their expiry.
+
+    Both members are locked in one statement, in id order. The sender's debit (kind
+    ``transfer``) takes available lots soonest-expiring first, like a redemption, and never
+    overdraws. The recipient gets one credit per expiry date those lots had, each opening an
+    available lot that expires when the sender's did; the points pay a recipient's debt first,
+    as any credit does. Keys: ``<key>:out`` for the debit, ``<key>:in:<n>`` for the credits.
+    """
+    _check_points(points)
+    _check_key(idempotency_key)
+    if len(idempotency_key) > 180:
+        raise InvalidRequest(fields={"idempotency_key": ["At most 180 characters for a transfer."]})
+    if sender_id == recipient_id:
+        raise InvalidRequest("Points cannot be sent to oneself.", fields={"recipient": ["Another member."]})
+    now = now or timezone.now()
+    out_key = f"{idempotency_key}:out"
+    with transaction.atomic():
+        sender = lock_member(sender_id, also=recipient_id)
+        recipient = lock_member(recipient_id)  # locked already by the statement above
+        if replay := _replay(out_key, member=sender, kind=Kind.TRANSFER, points=-points):
+            credits = list(
+                LedgerEntry.objects.filter(idempotency_key__startswith=f"{idempotency_key}:in:").order_by(
+                    "id"
+                )
+            )
+            return TransferPosting(replay.entry, credits, created=False)
+        if sender.status != Member.Status.ACTIVE or recipient.status != Member.Status.ACTIVE:
+            raise MemberInactive()
+        if sender.points_available < points:
+            raise InsufficientPoints(
+                f"The member has {max(sender.points_available, 0)} points available; {points} are needed."
+            )
+        debit = _write_entry(
+            sender,
+            kind=Kind.TRANSFER,
+            points=-points,
+            idempotency_key=out_key,
+            source_type=Source.TRANSFER,
+            source_id=source_id,
+            description=description_out,
+            created_by=None,
+            now=now,
+        )
+        lots = _open_lots(sender, pending=False)
+        taken_by_expiry: dict[datetime | None, int] = {}
+        remaining = points
+        for lot in lots:  # what _take will take, in its order, grouped by expiry date
+            if remaining == 0:
+                break
+            take = min(lot.remaining, remaining)
+            taken_by_expiry[lot.expires_at] = taken_by_expiry.get(lot.expires_at, 0) + take
+            remaining -= take
+        taken = _take(sender, debit, points, lots)
+        if taken != points:
+            raise RuntimeError(f"Member {sender.pk}: available lots hold less than the balance.")
+        sender.last_activity_at = max(sender.last_activity_at or now, now)
+        _save_balances(sender, debit)
+
+        credits: list[LedgerEntry] = []
+        for number, (expires_at, credit_points) in enumerate(taken_by_expiry.items()):
+            debt = _debt(recipient)
+            entry = _write_entry(
+                recipient,
+                kind=Kind.TRANSFER,
+                points=credit_points,
+                idempotency_key=f"{idempotency_key}:in:{number}",
+                source_type=Source.TRANSFER,
+                source_id=source_id,
+                description=description_in,
+                created_by=None,
+                now=now,
+            )
+            lot = PointLot.objects.create(
+                member=recipient,
+                entry=entry,
+                points=credit_points,
+                remaining=credit_points,
+                is_pending=False,
+                available_at=now,
+                expires_at=expires_at,
+                created_at=now,
+            )
+            recipient.points_available += credit_points
+            _settle_debt(recipient, entry, debt, lots=[lot])
+            recipient.last_activity_at = max(recipient.last_activity_at or now, now)
+            _save_balances(recipient, entry)
+            credits.append(entry)
+        return TransferPosting(debit, credits, created=True)
+
+
 # --- internals -------------------------------------------------------------------------------
 
 
 def _check_points(points: object) -> None:
     if not isinstance(points, int) or isinstance(points, bool) or points <= 0:
         raise InvalidPoints(fields={"points": ["A whole number above zero."]})
+    if points > MAX_POINTS:
+        raise InvalidPoints(
+            f"At most {MAX_POINTS:,} points at a time.", fields={"points": [f"At most {MAX_POINTS}."]}
+        )
 
 
 def _check_key(key: object) -> None:
@@ -689,7 +839,15 @@ def _debt(member: Member) -> int:
     return max(0, -member.points_available)
 
 
+def _check_range(balance_after: int) -> None:
+    """A balance stays within ``MAX_BALANCE`` either side of zero: far inside the 64-bit columns,
+    so no sum of the ledger overflows. Checked before anything is written."""
+    if abs(balance_after) > MAX_BALANCE:
+        raise InvalidPoints(f"A balance holds at most {MAX_BALANCE:,} points.")
+
+
 def _write_entry(member: Member, *, kind: str, points: int, now: datetime, **fields) -> LedgerEntry:
+    _check_range(member.points_total + points)
     try:
         return LedgerEntry.objects.create(
             member=member,

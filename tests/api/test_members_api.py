@@ -39,11 +39,14 @@ def test_enrolling_answers_201_with_the_member(api_client, program, store):
         "email": "ada@example.org",
         "first_name": "Ada",
         "last_name": "Lovelace",
+        "phone": "+15550100",
+        "birth_date": "1990-05-17",
         "tier": {"code": "bronze", "name": "Bronze"},
         "points": {"available": 0, "pending": 0},
         "next_tier": {"code": "silver", "name": "Silver", "spend_needed": "500.00"},
         "expiring": [],
         "referral_code": member.referral_code,
+        "membership": None,
     }
     assert member.enrolled_store == store and str(member.birth_date) == "1990-05-17"
 

@@ -24,7 +24,7 @@ def admin_client(client, program):
 def test_the_changelists_open_with_demo_data(admin_client):
     from django.core.management import call_command
 
-    call_command("seed_demo")
+    call_command("seed_demo", "--force")
 
     for model in ["campaign", "actionrule", "activity", "referral", "award", "purchaseimport"]:
         assert admin_client.get(reverse(f"admin:campaigns_{model}_changelist")).status_code == 200, model

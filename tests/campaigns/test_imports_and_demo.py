@@ -93,13 +93,13 @@ def test_a_csv_without_the_required_columns_is_refused(program):
 
 
 def test_seed_demo_gives_campaigns_past_running_and_future_and_is_idempotent(db, capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", "--force")
     first = (
         Campaign.objects.count(),
         Purchase.objects.count(),
         LedgerEntry.objects.count(),
     )
-    call_command("seed_demo")
+    call_command("seed_demo", "--force")
     out = capsys.readouterr().out
 
     assert (Campaign.objects.count(), Purchase.objects.count(), LedgerEntry.objects.count()) == first

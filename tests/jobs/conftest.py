@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from campaigns.models import SegmentMember
 from members.ledger.services import points_credit
 from members.models import (
     ExpiryReminder,
@@ -97,4 +98,5 @@ def snapshot() -> dict:
             TierChange.objects.values_list("member_id", "from_tier_id", "to_tier_id", "reason", "created_at")
         ),
         "reminders": sorted(ExpiryReminder.objects.values_list("member_id", "expires_on", "points")),
+        "segments": sorted(SegmentMember.objects.values_list("segment_id", "member_id", "added_at")),
     }

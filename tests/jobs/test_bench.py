@@ -42,3 +42,16 @@ def test_generated_data_is_consistent_and_each_floor_matches_its_job():
         assert floor_rows == sum(getattr(totals, key) for key in COMPARABLE[name][1]) > 0, name
     assert ledger_violations() == []
     assert not PointLot.objects.filter(expires_at__lte=now, remaining__gt=0).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_benchmark_refuses_a_database_not_named_for_benchmarks():
+    """The test database (``test_loyalty...``) stands for a live one: generating bench data
+    there would replace it."""
+    from django.core.management.base import CommandError
+
+    from bench.db import ensure_bench_database
+
+    with pytest.raises(CommandError, match="is not a bench database"):
+        ensure_bench_database()

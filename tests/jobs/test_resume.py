@@ -1,23 +1,31 @@
 """A job killed after some chunks and run again ends in the same state as one clean run, and two
 runs at once change nothing twice."""
 
-from dataclasses import replace
-
 import pytest
 from django.db import transaction
 
-from members.jobs import JOBS, job_run
+from campaigns.models import Segment, SegmentCondition, SegmentMember
+from members.jobs import job_run
 from members.ledger.invariants import ledger_violations
 from members.models import ExpiryReminder, JobRun, LedgerEntry, TierChange
 
 from .conftest import buy, earn, make_member, snapshot
+from .support import Killed, killed_after
 
-JOB_NAMES = ["recalculate_tiers", "expire_points", "release_pending_points", "send_expiry_reminders"]
+JOB_NAMES = [
+    "recalculate_tiers",
+    "expire_points",
+    "release_pending_points",
+    "send_expiry_reminders",
+    "refresh_segments",
+]
 
 
 def populate(program, count: int = 9) -> None:
     """Members that every job has work for: tier moves both ways, expired, pending and soon
-    expiring lots."""
+    expiring lots; a segment of those who spent 1,000 or more in the last year."""
+    segment = Segment.objects.create(code="big-spenders", name="Big spenders")
+    SegmentCondition.objects.create(segment=segment, field="spend", number=1000, days=365)
     for i in range(count):
         code, held = [("gold", -1), ("bronze", 30), ("silver", -3)][i % 3]
         member = make_member(program, code=code, held_days=held)
@@ -25,26 +33,6 @@ def populate(program, count: int = 9) -> None:
         earn(member, 10 + i, days_ago=370 + i)  # expired
         earn(member, 20 + i, days_ago=350)  # expires within 30 days
         earn(member, 5 + i, days_ago=14, pending_days=14)  # window closes now
-
-
-class Killed(Exception):
-    pass
-
-
-def killed_after(monkeypatch, name: str, chunks: int) -> None:
-    """Make job ``name`` die in chunk ``chunks + 1``, after that chunk did its work but before it
-    committed (a worker killed mid-transaction)."""
-    job = JOBS[name]
-    calls = {"n": 0}
-
-    def chunk(**kwargs):
-        result = job.chunk(**kwargs)
-        calls["n"] += 1
-        if calls["n"] > chunks:
-            raise Killed()
-        return result
-
-    monkeypatch.setitem(JOBS, name, replace(job, chunk=chunk))
 
 
 @pytest.mark.usefixtures("frozen")
@@ -89,6 +77,7 @@ def test_two_runs_at_once_change_nothing_twice(program, threads, name):
         "expire_points": 12,
         "release_pending_points": 12,
         "send_expiry_reminders": 12,
+        "refresh_segments": 9,  # the three of every four who spent 1,000 or more
     }[name]
 
     results = threads(2, lambda i: job_run(name=name, chunk_size=3, notify=False))
@@ -104,4 +93,6 @@ def test_two_runs_at_once_change_nothing_twice(program, threads, name):
         assert LedgerEntry.objects.filter(kind="expire").count() == 12
     if name == "send_expiry_reminders":
         assert ExpiryReminder.objects.count() == 12
+    if name == "refresh_segments":
+        assert SegmentMember.objects.count() == 9
     assert job_run(name=name, chunk_size=3, notify=False)[0].rows_changed == 0

@@ -28,6 +28,7 @@ def test_every_scheduled_member_task_exists():
         "members.tasks.points_release_pending_task",
         "members.tasks.expiry_reminders_send_task",
         "members.tasks.ledger_check_task",
+        "members.tasks.memberships_end_task",
     }
     for name in members_tasks:
         assert getattr(tasks, name.rsplit(".", 1)[1]).name == name
@@ -40,9 +41,9 @@ def test_the_tier_task_fans_out_as_a_group_of_chunks(program, settings, django_c
         buy(member, "1700")
 
     with django_capture_on_commit_callbacks(execute=True):
-        run_id = tasks.tiers_recalculate_task.delay().get()
+        outcome = tasks.tiers_recalculate_task.delay().get()
 
-    run = JobRun.objects.get(pk=run_id)
+    run = JobRun.objects.get(pk=outcome.run_id)
     assert (run.name, run.chunks_total, run.chunks_done, run.rows_changed) == ("recalculate_tiers", 3, 3, 5)
     assert run.outcome == JobRun.Outcome.SUCCEEDED
     assert set(Member.objects.values_list("tier", flat=True)) == {tier("gold").pk}
@@ -110,9 +111,11 @@ def test_the_ledger_check_records_success_quietly(program, mailoutbox):
     earn(member, 10, days_ago=1)
     factories.UserFactory(is_staff=True)
 
-    assert tasks.ledger_check_task.delay().get() == "succeeded"
+    outcome = tasks.ledger_check_task.delay().get()
 
+    assert (outcome.job, outcome.outcome, outcome.skipped) == ("check_ledger", "succeeded", False)
     run = JobRun.objects.get(name="check_ledger")
+    assert outcome.run_id == run.pk
     assert run.detail == "Every invariant holds."
     assert mailoutbox == []
 
@@ -129,7 +132,7 @@ def test_the_ledger_check_mails_staff_when_an_invariant_breaks(
     with django_capture_on_commit_callbacks(execute=True):
         outcome = tasks.ledger_check_task.delay().get()
 
-    assert outcome == "failed"
+    assert outcome.outcome == "failed"
     run = JobRun.objects.get(name="check_ledger")
     assert member.member_number in run.detail
     assert len(mailoutbox) == 1

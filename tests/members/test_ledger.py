@@ -14,8 +14,8 @@ from members.errors import (
     MemberNotFound,
     NothingToReverse,
 )
+from members.jobs import expire_points, release_pending_points
 from members.ledger.invariants import ledger_violations
-from members.ledger.jobs import expire_points, release_pending_points
 from members.ledger.services import (
     points_adjust,
     points_credit,
@@ -363,4 +363,21 @@ def test_points_restored_to_an_expired_lot_expire_in_a_second_run_with_the_same_
     member = refresh(member)
     assert (member.points_available, member.points_pending) == (0, 0)
     assert LedgerEntry.objects.filter(member=member, kind=Kind.EXPIRE).count() == 2
+    assert ledger_violations() == []
+
+
+def test_points_past_what_one_entry_or_a_balance_may_hold_are_refused(member, monkeypatch):
+    from members.models import MAX_POINTS
+
+    with pytest.raises(InvalidPoints):
+        credit(member, MAX_POINTS + 1, "too-many")
+    credit(member, MAX_POINTS, "the-most", pending_days=1)
+    monkeypatch.setattr("members.ledger.services.MAX_BALANCE", MAX_POINTS + 10)
+
+    with pytest.raises(InvalidPoints):
+        credit(member, 11, "past-the-balance")
+
+    credit(member, 10, "up-to-the-balance")
+    assert refresh(member).points_total == MAX_POINTS + 10 > 2**32
+    assert LedgerEntry.objects.filter(member=member).count() == 2
     assert ledger_violations() == []

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from members.errors import InsufficientPoints, NothingToReverse
+from members.jobs import expire_points, release_pending_points
 from members.ledger.invariants import ledger_violations
-from members.ledger.jobs import expire_points, release_pending_points
 from members.ledger.services import (
     points_adjust,
     points_credit,

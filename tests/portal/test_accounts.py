@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from members.models import AuditEvent, Member, User
 from members.services import member_enroll
+from tests.conftest import totp_code
 from tests.portal.conftest import verified_user
 
 PASSWORD = "a-long-and-unusual-password-7"
@@ -163,9 +164,8 @@ def test_an_unknown_referral_code_is_explained_on_the_form(client, program):
 def test_staff_logging_in_land_on_the_staff_pages_and_members_on_the_portal(client, program):
     verified_user("boss@example.org", is_staff=True)
     verified_user("someone@example.org")
-    staff = client.post(
-        reverse("account_login"), {"login": "boss@example.org", "password": "a-long-test-password"}
-    )
+    client.post(reverse("account_login"), {"login": "boss@example.org", "password": "a-long-test-password"})
+    staff = client.post(reverse("mfa_authenticate"), {"code": totp_code()})
     assert staff["Location"] == reverse("staff:dashboard")
     client.logout()
     member = client.post(

@@ -14,7 +14,7 @@ from members.models import AuditEvent, Member, Tier
 from tests import factories
 from tests.portal.conftest import give_history, verified_user
 
-PAGES = ["portal:dashboard", "portal:history", "portal:profile"]
+PAGES = ["portal:dashboard", "portal:history", "portal:profile", "portal:card"]
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -83,8 +83,9 @@ def test_query_count_is_fixed_whatever_the_history(
 
 
 # session, user, member, then the page's own reads (the dashboard, on other databases than
-# PostgreSQL: tier progress, keep-the-tier, recent, pending, expiring, the chart).
-MAX_QUERIES = {"portal:dashboard": 12, "portal:history": 5, "portal:profile": 3}
+# PostgreSQL: tier progress, keep-the-tier, recent, pending, expiring, the chart; offers,
+# category affinity and reward options; the paid plan, the household).
+MAX_QUERIES = {"portal:dashboard": 17, "portal:history": 5, "portal:profile": 3, "portal:card": 7}
 
 
 @pytest.mark.postgres
@@ -97,8 +98,10 @@ def test_the_dashboard_reads_a_year_of_history_in_one_query(
     give_history(portal_member, 200)
     member_client.get(reverse("portal:dashboard"))  # the process keeps the program and the tiers
 
-    # The session (through the cache: none), the user, the member, and everything the page shows.
-    with django_assert_max_num_queries(3) as captured:
+    # The session (through the cache: none), the user, the member, and everything the page shows
+    # of the ledger in one; then one each for the paid plan, the household, the offers, the
+    # category affinity and the reward options.
+    with django_assert_max_num_queries(8) as captured:
         response = member_client.get(reverse("portal:dashboard"))
 
     assert response.status_code == 200
@@ -160,7 +163,7 @@ def test_every_portal_page_renders_for_the_demo_member(client, db):
 
     from members.models import User
 
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--force", stdout=StringIO())
     client.force_login(User.objects.get(email="member@example.com"))
     for url in [
         reverse("portal:dashboard"),

@@ -10,6 +10,7 @@ from django.core.cache import cache
 
 from loyalty_site.celery import app
 from members import tasks
+from members.jobs import JobOutcome
 from members.ledger.services import points_credit
 from members.models import JobRun, LedgerEntry, Member
 from tests.factories import MemberFactory, UserFactory
@@ -26,7 +27,7 @@ def manager(program):
     return user
 
 
-def nightly_check(night: str) -> str:
+def nightly_check(night: str) -> JobOutcome:
     """The check as the beat sends it, once a night."""
     return tasks.ledger_check_task.apply(kwargs={"scheduled": True}, task_id=f"check-{night}").get()
 
@@ -51,7 +52,7 @@ def test_a_corrupted_member_mails_staff_and_shows_on_the_staff_page(
     with django_capture_on_commit_callbacks(execute=True):
         outcome = nightly_check("monday")
 
-    assert outcome == "failed"
+    assert (outcome.job, outcome.outcome) == ("check_ledger", "failed")
     run = JobRun.objects.get(name="check_ledger")
     assert corrupted.member_number in run.detail and honest.member_number not in run.detail
     assert len(mail.outbox) == 1
@@ -69,7 +70,7 @@ def test_a_corrupted_member_mails_staff_and_shows_on_the_staff_page(
     mail.outbox.clear()
     cache.clear()  # the next night
     with django_capture_on_commit_callbacks(execute=True):
-        assert nightly_check("tuesday") == "succeeded"
+        assert nightly_check("tuesday").outcome == "succeeded"
     assert mail.outbox == []
     assert "the ledger check passed" in client.get("/staff/").content.decode()
     assert LedgerEntry.objects.count() == 2
@@ -78,6 +79,6 @@ def test_a_corrupted_member_mails_staff_and_shows_on_the_staff_page(
 def test_the_same_night_twice_checks_once(program, django_capture_on_commit_callbacks):
     MemberFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        assert nightly_check("one-beat") == "succeeded"
-        assert nightly_check("other-beat") == "skipped"
+        assert nightly_check("one-beat").outcome == "succeeded"
+        assert nightly_check("other-beat").skipped
     assert JobRun.objects.filter(name="check_ledger").count() == 1

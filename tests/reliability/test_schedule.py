@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns import services as campaign_services
 from campaigns import tasks as campaign_tasks
 from loyalty_site.celery import app
 from members import tasks
@@ -25,22 +24,23 @@ def beat_message(task, task_id: str, **kwargs):
 
 def test_every_job_in_the_schedule_is_sent_as_scheduled():
     sent = {e["task"]: e.get("kwargs") for e in app.conf.beat_schedule.values()}
-    assert len(sent) == 8 and all(kwargs == {"scheduled": True} for kwargs in sent.values())
+    # the jobs and the webhooks sweeper
+    assert len(sent) == 12 and all(kwargs == {"scheduled": True} for kwargs in sent.values())
 
 
-def test_two_beats_run_the_campaign_and_voucher_jobs_once(program, monkeypatch):
-    birthday_runs = []
-    monkeypatch.setattr(campaign_services, "birthday_bonuses_award", lambda on: birthday_runs.append(on) or 0)
-    assert beat_message(campaign_tasks.campaigns_settle_task, "a-settle") is not None
-    assert beat_message(campaign_tasks.campaigns_settle_task, "b-settle") is None
-    beat_message(campaign_tasks.birthday_bonuses_award_task, "a-birthdays")
-    beat_message(campaign_tasks.birthday_bonuses_award_task, "b-birthdays")
-    assert len(birthday_runs) == 1
-    assert beat_message(reward_tasks.vouchers_expire_task, "a-vouchers") is not None
-    assert beat_message(reward_tasks.vouchers_expire_task, "b-vouchers") is None
-    # Run by hand, they always run.
-    assert campaign_tasks.campaigns_settle_task.delay().get() is not None
-    assert reward_tasks.vouchers_expire_task.delay().get() is not None
+def test_two_beats_run_the_campaign_and_voucher_jobs_once(program):
+    for task, job in (
+        (campaign_tasks.campaigns_settle_task, "settle_campaigns"),
+        (campaign_tasks.birthday_bonuses_award_task, "birthday_bonuses"),
+        (reward_tasks.vouchers_expire_task, "expire_vouchers"),
+    ):
+        first = beat_message(task, f"a-{job}")
+        second = beat_message(task, f"b-{job}")
+        assert (first.job, first.skipped, first.outcome) == (job, False, "succeeded")
+        assert (second.job, second.skipped, second.run_id) == (job, True, None)
+        # Run by hand, they always run.
+        assert not task.delay().get().skipped
+        assert JobRun.objects.filter(name=job).count() == 2
 
 
 def test_two_beats_sending_the_tier_job_run_it_once(program):
@@ -49,33 +49,34 @@ def test_two_beats_sending_the_tier_job_run_it_once(program):
     first = beat_message(tasks.tiers_recalculate_task, "beat-a-0200")
     second = beat_message(tasks.tiers_recalculate_task, "beat-b-0200")
 
-    assert first > 0 and second == 0
+    assert first.run_id is not None and not first.skipped
+    assert second.skipped and second.run_id is None
     assert JobRun.objects.filter(name="recalculate_tiers").count() == 1
 
 
 def test_each_job_has_its_own_period(program):
     MemberFactory.create_batch(2)
     for task in (tasks.tiers_recalculate_task, tasks.points_expire_task, tasks.points_release_pending_task):
-        assert beat_message(task, f"a-{task.name}") > 0
-        assert beat_message(task, f"b-{task.name}") == 0
-    assert beat_message(tasks.ledger_check_task, "a-check") == "succeeded"
-    assert beat_message(tasks.ledger_check_task, "b-check") == "skipped"
+        assert not beat_message(task, f"a-{task.name}").skipped
+        assert beat_message(task, f"b-{task.name}").skipped
+    assert beat_message(tasks.ledger_check_task, "a-check").outcome == "succeeded"
+    assert beat_message(tasks.ledger_check_task, "b-check").skipped
     assert JobRun.objects.filter(name="check_ledger").count() == 1
 
 
 def test_a_message_redelivered_after_a_lost_worker_still_runs(program):
     MemberFactory.create_batch(2)
-    assert beat_message(tasks.points_expire_task, "msg-1") > 0
+    assert not beat_message(tasks.points_expire_task, "msg-1").skipped
     # The worker died before acknowledging: the broker hands the same message out again.
-    assert beat_message(tasks.points_expire_task, "msg-1") > 0
-    assert beat_message(tasks.points_expire_task, "msg-2") == 0
+    assert not beat_message(tasks.points_expire_task, "msg-1").skipped
+    assert beat_message(tasks.points_expire_task, "msg-2").skipped
 
 
 def test_runs_by_hand_are_never_held_back(program):
     MemberFactory.create_batch(2)
     beat_message(tasks.tiers_recalculate_task, "beat")
-    assert tasks.tiers_recalculate_task.delay().get() > 0
-    assert tasks.tiers_recalculate_task.delay("2026-01-01T00:00:00+00:00").get() > 0
+    assert not tasks.tiers_recalculate_task.delay().get().skipped
+    assert not tasks.tiers_recalculate_task.delay("2026-01-01T00:00:00+00:00").get().skipped
     assert JobRun.objects.filter(name="recalculate_tiers").count() == 3
 
 
@@ -87,5 +88,5 @@ def test_two_beats_at_the_same_instant_run_the_job_once(program, threads):
     results = threads(2, lambda i: beat_message(tasks.tiers_recalculate_task, f"beat-{i}"))
 
     assert not [r for r in results if isinstance(r, Exception)], results
-    assert sorted(r > 0 for r in results) == [False, True]
+    assert sorted(r.skipped for r in results) == [False, True]
     assert JobRun.objects.filter(name="recalculate_tiers").count() == 1

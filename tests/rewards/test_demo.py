@@ -33,9 +33,9 @@ def test_program_only_seeds_the_contracts_four_rewards(db):
 
 
 def test_the_demo_is_idempotent_and_its_images_exist(db, settings):
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--force", stdout=StringIO())
     first = state()
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--force", stdout=StringIO())
 
     assert state() == first
     assert len(first[0]) == 9

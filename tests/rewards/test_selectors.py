@@ -10,11 +10,9 @@ from django.utils import timezone
 from members.models import Member, Tier
 from rewards.models import Reward
 from rewards.selectors import (
-    member_open_vouchers,
     member_reward_option,
     member_reward_options,
     member_vouchers,
-    redemption_summary,
     reward_catalog,
 )
 from rewards.services import redemption_cancel, reward_redeem, voucher_use
@@ -120,44 +118,6 @@ def test_member_vouchers_lists_newest_first_in_one_query(member, rewards, django
         (made[0].pk, "free-coffee", "issued"),
     ]
     assert [v.pk for v in member_vouchers(member, status="issued")] == [made[3].pk, made[0].pk]
-    assert [v.pk for v in member_open_vouchers(member, on=NOW)] == [made[0].pk, made[3].pk]
-
-
-def test_the_summary_counts_redemptions_and_net_points(member, rewards, django_assert_num_queries):
-    fund(member, 2000, "p", now=NOW)
-    first = reward_redeem(member_id=member.pk, reward_code="free-coffee", notify=False, now=NOW).redemption
-    reward_redeem(member_id=member.pk, reward_code="free-coffee", notify=False, now=NOW)
-    reward_redeem(member_id=member.pk, reward_code="voucher-5", notify=False, now=NOW)
-    redemption_cancel(redemption_id=first.pk, now=NOW)
-
-    with django_assert_num_queries(1):
-        rows = redemption_summary(since=NOW - timedelta(days=1))
-
-    assert rows == [
-        {
-            "code": "free-coffee",
-            "name": "A free coffee",
-            "redeemed": 2,
-            "used": 0,
-            "cancelled": 1,
-            "expired": 0,
-            "points_spent": 300,
-            "points_returned": 150,
-            "points_net": 150,
-        },
-        {
-            "code": "voucher-5",
-            "name": "$5 off your next purchase",
-            "redeemed": 1,
-            "used": 0,
-            "cancelled": 0,
-            "expired": 0,
-            "points_spent": 500,
-            "points_returned": 0,
-            "points_net": 500,
-        },
-    ]
-    assert redemption_summary(since=NOW + timedelta(days=1)) == []
 
 
 @pytest.mark.parametrize("tier_code", ["bronze", "gold"])

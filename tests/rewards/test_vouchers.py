@@ -149,11 +149,12 @@ def test_the_beat_task_and_the_command_run_the_job(member, rewards):
     fund(member, 300, "p", now=NOW)
     first, second = redeem(member), redeem(member, now=NOW + timedelta(days=10))
 
-    counts = vouchers_expire_task.delay((NOW + timedelta(days=95)).isoformat()).get()
+    outcome = vouchers_expire_task.delay((NOW + timedelta(days=95)).isoformat()).get()
     out = StringIO()
     call_command("expire_vouchers", "--as-of", (NOW + timedelta(days=120)).date().isoformat(), stdout=out)
 
-    assert counts == {"vouchers": 1, "points_returned": 150, "points_forfeited": 0}
+    assert (outcome.job, outcome.outcome, outcome.rows_changed) == ("expire_vouchers", "succeeded", 1)
+    assert outcome.detail == "vouchers 1, points returned 150, points forfeited 0"
     assert "Expired 1 voucher(s): 150 points returned" in out.getvalue()
     assert set(Redemption.objects.values_list("status", flat=True)) == {"expired"}
     assert {first.pk, second.pk} == set(Redemption.objects.values_list("pk", flat=True))

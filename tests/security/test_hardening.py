@@ -97,34 +97,22 @@ def test_portal_login_is_rate_limited_per_address(client, login_user):
     assert "_auth_user_id" not in client.session
 
 
-def test_admin_login_is_rate_limited_like_the_portal(client, program):
+def test_the_admin_login_is_the_sites_login(client, program):
+    """The admin's own form is gone: its URL sends to allauth's login (rate-limited per address
+    and per IP, and with the two-factor step), and a password posted to it logs nobody in."""
     admin_user = factories.UserFactory(email="boss@example.org", is_staff=True, is_superuser=True)
-    refused_at = _attempts_until_refused(
-        lambda i: client.post("/admin/login/", {"username": admin_user.email, "password": f"guess-{i}"}), 20
-    )
-    assert 1 < refused_at <= 6
-    right = client.post("/admin/login/", {"username": admin_user.email, "password": "a-long-test-password"})
-    assert right.status_code == 429
+
+    response = client.get("/admin/login/?next=/admin/")
+    posted = client.post("/admin/login/", {"username": admin_user.email, "password": "a-long-test-password"})
+
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/?next=%2Fadmin%2F"
+    assert posted.status_code == 302 and posted["Location"].startswith("/accounts/login/")
     assert "_auth_user_id" not in client.session
 
 
-def test_admin_login_still_logs_staff_in_and_clears_their_failures(client, program):
-    admin_user = factories.UserFactory(email="boss@example.org", is_staff=True, is_superuser=True)
-    for i in range(3):
-        assert (
-            client.post("/admin/login/", {"username": admin_user.email, "password": f"x{i}"}).status_code
-            == 200
-        )
-    response = client.post(
-        "/admin/login/", {"username": admin_user.email, "password": "a-long-test-password"}
-    )
-    assert response.status_code == 302
-    assert client.get("/admin/").status_code == 200
-
-
-def test_admin_login_is_rate_limited_per_ip_across_addresses(client, program):
+def test_login_is_rate_limited_per_ip_across_addresses(client, program):
     refused_at = _attempts_until_refused(
-        lambda i: client.post("/admin/login/", {"username": f"u{i}@example.org", "password": "x"}), 40
+        lambda i: client.post("/accounts/login/", {"login": f"u{i}@example.org", "password": "x"}), 40
     )
     assert 1 < refused_at <= 31
 

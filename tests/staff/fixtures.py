@@ -24,7 +24,7 @@ def at(month: int, day: int, year: int = 2026) -> datetime:
 
 
 def build_known_program(staff_user, second_staff_user) -> dict[str, Member]:
-    from loyalty_site.services import adjustment_request
+    from loyalty_site.staff.services import adjustment_request
 
     tiers = {tier.code: tier for tier in Tier.objects.all()}
     a = factories.MemberFactory(email="a@example.org", tier=tiers["bronze"], enrolled_at=at(6, 1))

@@ -3,8 +3,8 @@ staff member, and every step leaves a ledger entry and audit events."""
 
 import pytest
 
-from loyalty_site.models import AdjustmentRequest
-from loyalty_site.services import (
+from loyalty_site.staff.models import AdjustmentRequest
+from loyalty_site.staff.services import (
     AdjustmentNotPending,
     NotPermitted,
     SameApprover,
@@ -154,3 +154,53 @@ def test_two_approvers_at_once_post_the_adjustment_once(threads, program):
     member.refresh_from_db()
     assert member.points_available == 2000
     assert AuditEvent.objects.filter(action="adjustment_approved").count() == 1
+
+
+def test_past_the_daily_cap_an_agents_adjustments_wait_for_approval(member, agent, manager):
+    """Given a cap of 2,500 points in any 24 hours and a threshold of 1,000: two adjustments of
+    1,000 post at once, a third (2,000 + 1,000 > 2,500) waits, and a day later one posts again.
+    Removed points count too."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Program.objects.update(adjustment_daily_cap=2500, adjustment_approval_threshold=1000)
+    now = timezone.now()
+
+
+    def adjust(points, by, at=now):
+        return adjustment_request(member_id=member.pk, points=points, reason="r", requested_by=by, now=at)
+
+    first, second, third = adjust(1000, agent), adjust(-1000, agent), adjust(1000, agent)
+    other_staff = adjust(1000, manager)
+    next_day = adjust(1000, agent, at=now + timedelta(hours=24, seconds=1))
+
+    statuses = [r.status for r in (first, second, third, other_staff, next_day)]
+    assert statuses == ["applied", "applied", "pending", "applied", "applied"]
+    assert third.needs_approval
+    assert LedgerEntry.objects.filter(member=member).count() == 4
+    audit = AuditEvent.objects.filter(action="adjustment_requested").order_by("id")[2]
+    assert (audit.details["posted_in_24_hours"], audit.details["daily_cap"]) == (2000, 2500)
+    adjustment_approve(request_id=third.pk, approver=manager)
+    assert LedgerEntry.objects.filter(member=member).count() == 5
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_agents_adjustments_at_once_cannot_both_fit_under_the_cap(threads, program):
+    from django.contrib.auth.models import Group
+
+    from loyalty_site.staff.roles import SUPPORT_AGENT
+    from tests import factories
+
+    Program.objects.update(adjustment_daily_cap=1500, adjustment_approval_threshold=1000)
+    agent = factories.UserFactory(email="agent@example.org", is_staff=True)
+    agent.groups.add(Group.objects.get(name=SUPPORT_AGENT))
+    member = factories.MemberFactory()
+
+    results = threads(
+        2, lambda i: adjustment_request(member_id=member.pk, points=1000, reason=f"r{i}", requested_by=agent)
+    )
+
+    assert sorted(r.status for r in results) == ["applied", "pending"]
+    assert LedgerEntry.objects.filter(member=member).count() == 1

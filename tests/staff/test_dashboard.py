@@ -132,7 +132,7 @@ def test_the_number_of_queries_does_not_grow_with_the_members(client, manager, d
 
 
 def test_adjustments_waiting_for_approval_are_flagged(client, manager, member):
-    from loyalty_site.services import adjustment_request
+    from loyalty_site.staff.services import adjustment_request
 
     client.force_login(manager)
     assert 'data-testid="pending-adjustments"' not in client.get(URL).content.decode()
@@ -141,3 +141,24 @@ def test_adjustments_waiting_for_approval_are_flagged(client, manager, member):
 
     html = client.get(URL).content.decode()
     assert "1 points adjustment waits for a second staff member" in html
+
+
+def test_csv_cells_that_would_be_formulas_are_text(client, manager):
+    """Given a campaign named like a spreadsheet formula, its CSV row starts the name with an
+    apostrophe, while negative numbers stay numbers."""
+    from campaigns.models import Campaign
+    from loyalty_site.staff.tables import csv_cell
+
+    now = timezone.now()
+    Campaign.objects.create(
+        code="evil", name='=HYPERLINK("http://example.com","x")', kind=Campaign.Kind.FIXED_BONUS,
+        bonus_points=10, starts_at=now - timedelta(days=3), ends_at=now + timedelta(days=3),
+    )  # fmt: skip
+    client.force_login(manager)
+
+    body = client.get(URL, {"export": "campaigns"}).content.decode()
+
+    assert "'=HYPERLINK" in body
+    assert [csv_cell(v) for v in ["@SUM(A1)", "+1+1", "-2", "-3.50", "12%", "plain", None, -7]] == [
+        "'@SUM(A1)", "'+1+1", "-2", "-3.50", "12%", "plain", "", "-7"
+    ]  # fmt: skip

@@ -12,7 +12,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from loyalty_site.models import AdjustmentRequest, StoreManager
+from loyalty_site.staff.models import AdjustmentRequest, StoreManager
 from loyalty_site.staff.roles import PROGRAM_MANAGER, STORE_MANAGER, SUPPORT_AGENT
 from members.models import ApiKey, AuditEvent, LedgerEntry, Purchase
 from tests import factories
@@ -51,16 +51,16 @@ def test_the_groups_exist_with_their_permissions(program):
             for p in group.permissions.select_related("content_type")
         }
 
-    assert {"loyalty_site.approve_adjustmentrequest", "loyalty_site.view_reports", "members.change_program",
+    assert {"staff.approve_adjustmentrequest", "staff.view_reports", "members.change_program",
             "rewards.change_reward", "campaigns.change_campaign"} <= names(manager)  # fmt: skip
     assert {
         "members.view_member",
-        "loyalty_site.add_adjustmentrequest",
-        "loyalty_site.resend_member_mail",
+        "staff.add_adjustmentrequest",
+        "staff.resend_member_mail",
     } <= names(agent)
     assert not {
-        "members.change_member", "loyalty_site.approve_adjustmentrequest",
-        "loyalty_site.request_large_adjustment", "loyalty_site.view_reports",
+        "members.change_member", "staff.approve_adjustmentrequest",
+        "staff.request_large_adjustment", "staff.view_reports",
     } & names(agent)  # fmt: skip
     assert names(store) == {
         "members.view_store", "members.view_purchase", "members.view_purchaseline", "members.view_refund",
@@ -118,7 +118,7 @@ def test_a_large_adjustment_in_admin_needs_a_second_manager(client, manager, sec
     request = AdjustmentRequest.objects.get()
     assert request.status == "pending" and not LedgerEntry.objects.exists()
 
-    changelist = admin_url("loyalty_site_adjustmentrequest_changelist")
+    changelist = admin_url("staff_adjustmentrequest_changelist")
     response = client.post(changelist, {"action": "approve", "_selected_action": [request.pk]}, follow=True)
     assert "must approve" in response.content.decode()
     request.refresh_from_db()
@@ -135,16 +135,16 @@ def test_a_large_adjustment_in_admin_needs_a_second_manager(client, manager, sec
 
 
 def test_a_support_agent_cannot_approve(client, agent, manager, member):
-    from loyalty_site.services import adjustment_request
+    from loyalty_site.staff.services import adjustment_request
 
     request = adjustment_request(member_id=member.pk, points=3000, reason="Goodwill", requested_by=manager)
     client.force_login(agent)
 
-    response = client.get(admin_url("loyalty_site_adjustmentrequest_changelist"))
+    response = client.get(admin_url("staff_adjustmentrequest_changelist"))
     assert response.status_code == 200
     assert 'value="approve"' not in response.content.decode()
     client.post(
-        admin_url("loyalty_site_adjustmentrequest_changelist"),
+        admin_url("staff_adjustmentrequest_changelist"),
         {"action": "approve", "_selected_action": [request.pk]},
     )
     request.refresh_from_db()
@@ -273,16 +273,73 @@ def test_actions_of_other_apps_admins_are_in_the_history_and_the_audit(client, m
 
 
 def test_actions_that_write_their_own_history_are_not_logged_twice(client, manager, second_manager, member):
-    from loyalty_site.services import adjustment_request
+    from loyalty_site.staff.services import adjustment_request
 
     request = adjustment_request(member_id=member.pk, points=3000, reason="Goodwill", requested_by=manager)
     client.force_login(second_manager)
 
     client.post(
-        admin_url("loyalty_site_adjustmentrequest_changelist"),
+        admin_url("staff_adjustmentrequest_changelist"),
         {"action": "approve", "_selected_action": [request.pk]},
     )
 
     assert list(
         LogEntry.objects.filter(object_id=str(request.pk)).values_list("change_message", flat=True)
     ) == ["Approved and posted"]
+
+
+def test_every_admin_action_names_the_permission_it_needs():
+    """An action of ours with no ``permissions`` would show to anyone who can view the list:
+    each names the change permission, or a narrower one of its own."""
+    from django.contrib import admin
+
+    ours = {"members", "campaigns", "rewards", "staff"}
+    unguarded = [
+        f"{model._meta.label}.{name}"
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.app_label in ours
+        for name in model_admin.actions or []
+        if not getattr(getattr(model_admin, name, None), "allowed_permissions", None)
+    ]
+    assert unguarded == []
+
+
+def test_staff_who_may_only_view_are_offered_no_action_anywhere(rf):
+    """Given staff holding every view permission and nothing else, no list in any app (allauth's
+    email addresses too) offers an action."""
+    from django.contrib import admin
+    from django.contrib.auth.models import Permission
+
+    viewer = factories.UserFactory(email="viewer@example.org", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    request = rf.get("/admin/")
+    request.user = type(viewer).objects.get(pk=viewer.pk)
+
+    offered = {
+        model._meta.label: sorted(model_admin.get_actions(request))
+        for model, model_admin in admin.site._registry.items()
+        if model_admin.get_actions(request)
+    }
+    assert offered == {}
+
+
+def test_a_support_agent_cannot_cancel_a_redemption_from_the_list(client, agent, member):
+    """Given a support agent (who may view redemptions) posting the cancel action by hand, the
+    redemption stays issued and no point moves."""
+    from rewards.models import Redemption, Reward
+    from rewards.services import reward_redeem
+    from tests.rewards.support import fund
+
+    Reward.objects.create(code="free-coffee", name="A free coffee", kind="free_product", points_cost=150)
+    fund(member, 150, "p")
+    redemption = reward_redeem(member_id=member.pk, reward_code="free-coffee", notify=False).redemption
+    client.force_login(agent)
+    changelist = admin_url("rewards_redemption_changelist")
+
+    action_form = client.get(changelist).context["action_form"]
+    actions = dict(action_form.fields["action"].choices) if action_form else {}
+    assert "cancel" not in actions and "fulfil" not in actions
+    client.post(changelist, {"action": "cancel", "_selected_action": [redemption.pk]})
+
+    assert Redemption.objects.get(pk=redemption.pk).status == Redemption.Status.ISSUED
+    assert LedgerEntry.objects.filter(member=member, kind=LedgerEntry.Kind.REVERSAL).count() == 0

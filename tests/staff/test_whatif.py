@@ -9,8 +9,8 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from loyalty_site.models import TierDraft
-from loyalty_site.services import NotPermitted, tier_draft_publish, tier_draft_save
+from loyalty_site.staff.models import TierDraft
+from loyalty_site.staff.services import NotPermitted, tier_draft_publish, tier_draft_save
 from loyalty_site.staff.whatif import tier_what_if
 from members.errors import InvalidRequest
 from members.models import AuditEvent, Member, Purchase, Tier

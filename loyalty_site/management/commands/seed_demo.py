@@ -7,12 +7,13 @@ rewards) and ``seed_demo(out)`` (members, history, campaigns); they run in depen
 from importlib import import_module
 from importlib.util import find_spec
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from members.jobs import ledger_check_run
 
-DEMO_MODULES = ["members.demo", "rewards.demo", "campaigns.demo", "loyalty_site.demo"]
+DEMO_MODULES = ["members.demo", "rewards.demo", "campaigns.demo", "loyalty_site.staff.demo"]
 
 
 class Command(BaseCommand):
@@ -20,8 +21,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--program-only", action="store_true")
+        parser.add_argument(
+            "--force", action="store_true", help="Make the demo logins even with DEBUG off."
+        )
 
-    def handle(self, *args, program_only: bool, **options) -> None:
+    def handle(self, *args, program_only: bool, force: bool, **options) -> None:
+        if not program_only and not settings.DEBUG and not force:
+            # The demo's logins have passwords printed in the README: never on a live site by accident.
+            raise CommandError(
+                "DEBUG is off: this looks like a live site, and the demo makes logins with published "
+                "passwords. Use --program-only for the program's defaults, or --force if you mean it."
+            )
         modules = [import_module(name) for name in DEMO_MODULES if find_spec(name)]
         with transaction.atomic():
             for module in modules:

@@ -1,0 +1,120 @@
+"""Admin for paid plans, memberships, transfers and households. Memberships and transfers are
+history (stores sell plans over the API; members send points in the portal); staff cancel
+nothing here, but reverse a transfer with a reason (audited), and group members into
+households."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import render
+
+from .admin_base import ReadOnlyAdmin
+from .errors import LoyaltyError
+from .models import Household, HouseholdMember, Membership, MembershipPlan, Transfer
+from .transfers import transfer_reverse
+
+
+@admin.register(MembershipPlan)
+class MembershipPlanAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "code",
+        "price",
+        "term_months",
+        "min_tier",
+        "earn_multiplier",
+        "auto_renew",
+        "is_active",
+    ]
+    list_filter = ["is_active", "auto_renew"]
+    search_fields = ["code", "name"]
+    prepopulated_fields = {"code": ["name"]}
+
+
+@admin.register(Membership)
+class MembershipAdmin(ReadOnlyAdmin):
+    list_display = ["member", "plan", "status", "starts_at", "ends_at", "price", "store", "auto_renew"]
+    list_filter = ["status", "plan", "auto_renew"]
+    search_fields = ["=member__member_number", "member__email", "external_id"]
+    list_select_related = ["member", "plan", "store"]
+    date_hierarchy = "starts_at"
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(max_length=255, label="Why are these transfers reversed?")
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "sender", "recipient", "points", "reversed_at", "reversed_by"]
+    list_filter = ["reversed_at"]
+    search_fields = [
+        "=sender__member_number",
+        "=recipient__member_number",
+        "sender__email",
+        "recipient__email",
+    ]
+    list_select_related = ["sender", "recipient", "reversed_by"]
+    readonly_fields = [
+        "sender",
+        "recipient",
+        "points",
+        "message",
+        "created_at",
+        "reversed_at",
+        "reversed_by",
+        "reversal_reason",
+    ]
+    actions = ["reverse_transfers"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Needed to run the reversal action; the fields stay read-only.
+        return request.user.has_perm("members.change_transfer")
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields
+
+    @admin.action(description="Reverse the selected transfers (asks for a reason)", permissions=["change"])
+    def reverse_transfers(self, request, queryset):
+        form = ReverseForm(request.POST if "reason" in request.POST else None)
+        if not form.is_valid():
+            return render(
+                request,
+                "admin/members/transfer/reverse.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Reverse transfers",
+                    "transfers": queryset.select_related("sender", "recipient"),
+                    "form": form,
+                    "opts": self.model._meta,
+                    "action": "reverse_transfers",
+                },
+            )
+        reversed_count = 0
+        for transfer in queryset.filter(reversed_at__isnull=True):
+            try:
+                transfer_reverse(
+                    transfer_id=transfer.pk, staff_user=request.user, reason=form.cleaned_data["reason"]
+                )
+            except LoyaltyError as error:
+                self.message_user(request, f"Transfer {transfer.pk}: {error.message}", messages.ERROR)
+            else:
+                reversed_count += 1
+        self.message_user(request, f"{reversed_count} transfer(s) reversed.", messages.SUCCESS)
+        return None
+
+
+class HouseholdMemberInline(admin.TabularInline):
+    model = HouseholdMember
+    extra = 1
+    autocomplete_fields = ["member"]
+    fields = ["member", "joined_at"]
+    readonly_fields = ["joined_at"]
+
+
+@admin.register(Household)
+class HouseholdAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name", "=memberships__member__member_number"]
+    inlines = [HouseholdMemberInline]
