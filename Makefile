@@ -62,3 +62,12 @@ lint: $(STAMP)
 clean:
 	rm -rf .run db.sqlite3 staticfiles .pytest_cache
 	rm -f $(MO)
+
+# The API's hot paths against bare floor views, side by side (bench/load/api.py). Needs
+# PostgreSQL (DATABASE_URL, default the benchmark database) and Redis on 127.0.0.1, and wrk.
+.PHONY: bench-api
+bench-api: $(STAMP)
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi; }
+	$(PY) -m bench.load.api

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,21 +25,23 @@ from .serializers import (
 )
 from .services import PurchaseOutcome, RefundOutcome, activity_submit, purchase_record, refund_record
 
+# PurchaseSerializer describes the answer; on the hot path it is written directly, with the
+# serializer's own rendering of dates.
+DATETIME = serializers.DateTimeField()
+
 
 def purchase_body(outcome: PurchaseOutcome) -> dict:
     purchase = outcome.purchase
-    return PurchaseSerializer(
-        {
-            "external_id": purchase.external_id,
-            "member": purchase.member.member_number,
-            "amount": f"{purchase.amount:.2f}",
-            "currency": purchase.currency,
-            "purchased_at": purchase.purchased_at,
-            "points_awarded": purchase.points_awarded,
-            "available_at": purchase.available_at,
-            "awards": [{"source": a.source, "points": a.points} for a in outcome.awards],
-        }
-    ).data
+    return {
+        "external_id": purchase.external_id,
+        "member": purchase.member.member_number,
+        "amount": f"{purchase.amount:.2f}",
+        "currency": purchase.currency,
+        "purchased_at": DATETIME.to_representation(purchase.purchased_at),
+        "points_awarded": purchase.points_awarded,
+        "available_at": DATETIME.to_representation(purchase.available_at),
+        "awards": [{"source": award.source, "points": award.points} for award in outcome.awards],
+    }
 
 
 def refund_body(outcome: RefundOutcome) -> dict:
@@ -82,16 +84,7 @@ class PurchaseCreateView(APIView):
     def post(self, request):
         body = PurchaseRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        data = body.validated_data
-        outcome = purchase_record(
-            store=request.user.store,
-            member_number=data["member"],
-            external_id=data["external_id"],
-            amount=data["amount"],
-            currency=data["currency"],
-            purchased_at=data["purchased_at"],
-            lines=data.get("lines") or None,
-        )
+        outcome = purchase_record(store=request.user.store, purchase=body.validated_data)
         return Response(purchase_body(outcome), status=_status(outcome.created))
 
 

@@ -5,12 +5,21 @@ class CampaignsConfig(AppConfig):
     name = "campaigns"
 
     def ready(self) -> None:
+        from django.db.models.signals import m2m_changed
+
+        from members.config import config_changed, watch
         from members.jobs import Job, job_register
         from members.schedule import DAILY, HOURLY
 
         from . import receivers  # noqa: F401
+        from .models import Campaign, Offer
         from .services.actions import BirthdayResult, birthday_bonuses_chunk
         from .services.settlement import SettlementReport, campaigns_settle_chunk, campaigns_settle_finish
+
+        watch(Campaign, Offer)
+        for through in (Campaign.tiers.through, Campaign.stores.through):
+            uid = f"campaigns.config.{through.__name__}"
+            m2m_changed.connect(config_changed, sender=through, dispatch_uid=uid, weak=False)
 
         job_register(
             Job(

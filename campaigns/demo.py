@@ -20,6 +20,7 @@ from members.models import Member, Program, Purchase, Tier
 from rewards.models import Redemption
 from rewards.services import reward_redeem, voucher_use
 
+from .inputs import PurchaseInput
 from .models import ActionRule, Campaign, Offer, Segment, SegmentCondition
 from .services import campaigns_settle, purchase_record
 
@@ -259,16 +260,16 @@ def seed_demo(out) -> None:
                 external_id = f"demo-{p.member.pk}-{p.number}"
                 if external_id in known:
                     continue
-                purchase_record(
-                    store=store,
-                    member_number=p.member.member_number,
-                    external_id=external_id,
-                    amount=p.amount,
-                    currency=currency,
-                    purchased_at=p.at,
-                    lines=[{"category": p.category, "amount": p.amount}] if p.category else None,
-                    now=p.at,
-                )
+                purchase = {
+                    "member": p.member.member_number,
+                    "external_id": external_id,
+                    "amount": str(p.amount),
+                    "currency": currency,
+                    "purchased_at": p.at,
+                }
+                if p.category:
+                    purchase["lines"] = [{"category": p.category, "amount": str(p.amount)}]
+                purchase_record(store=store, purchase=PurchaseInput.parse(purchase), now=p.at)
                 recorded += 1
         if checkpoint == now:
             break

@@ -15,10 +15,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from members.config import ConfigQuerySet
 from members.models import Member, Purchase, Store, Tier, User
 
 
-class CampaignQuerySet(models.QuerySet["Campaign"]):
+class CampaignQuerySet(ConfigQuerySet):
+    # Spent on every purchase under a budget; read from the row, never from a kept copy.
+    counters = frozenset({"spent_points"})
+
     def running(self, *, at) -> CampaignQuerySet:
         return self.filter(is_active=True, starts_at__lte=at, ends_at__gt=at)
 
@@ -347,6 +351,11 @@ class SegmentMember(models.Model):
         return f"{self.member_id} in {self.segment_id}"
 
 
+class OfferQuerySet(ConfigQuerySet):
+    # Spent on every purchase under a budget; read from the row, never from a kept copy.
+    counters = frozenset({"spent_points"})
+
+
 class Offer(models.Model):
     """A personalised offer for the members of a segment (or an uploaded list): a strategy of the
     earning engine like a campaign (``campaigns.engine.strategies``), applied to a member's
@@ -394,6 +403,9 @@ class Offer(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    # Kept per process for the purchase path (``campaigns.selectors.offers_may_apply``).
+    objects = OfferQuerySet.as_manager()
 
     class Meta:
         ordering = ["-starts_at", "code"]

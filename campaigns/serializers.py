@@ -5,16 +5,15 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from members.errors import InvalidRequest
 from members.serializers import StrictCharField
 
+from .inputs import AMOUNT_MESSAGE, AMOUNT_PATTERN, QUANTITY_MESSAGE, QUANTITY_PATTERN, PurchaseInput
 from .services.actions import SUBMITTABLE
 
 # An amount above zero with at most 2 decimal places, as a string ("12.50").
-AMOUNT = RegexValidator(
-    r"^([1-9][0-9]{0,9}(\.[0-9]{1,2})?|0?\.(0[1-9]|[1-9][0-9]?))$",
-    "An amount above zero with at most 2 decimal places, as a string.",
-)
-QUANTITY = RegexValidator(r"^[0-9]{1,6}(\.[0-9]{1,3})?$", "A quantity with at most 3 decimal places.")
+AMOUNT = RegexValidator(AMOUNT_PATTERN, AMOUNT_MESSAGE)
+QUANTITY = RegexValidator(QUANTITY_PATTERN, QUANTITY_MESSAGE)
 
 
 def amount_field(**kwargs) -> StrictCharField:
@@ -29,12 +28,22 @@ class PurchaseLineSerializer(serializers.Serializer):
 
 
 class PurchaseRequestSerializer(serializers.Serializer):
+    """The fields describe the request for the schema; the request itself is parsed by
+    ``PurchaseInput.parse`` (the grammar the CSV import uses too), and ``validated_data`` is the
+    ``PurchaseInput``."""
+
     member = StrictCharField(max_length=20, help_text="The member's member_number.")
     external_id = StrictCharField(max_length=100, not_blank=True)
     amount = amount_field()
     currency = StrictCharField(min_length=3, max_length=3)
     purchased_at = serializers.DateTimeField()
     lines = PurchaseLineSerializer(many=True, required=False)
+
+    def to_internal_value(self, data) -> PurchaseInput:
+        try:
+            return PurchaseInput.parse(data)
+        except InvalidRequest as error:
+            raise serializers.ValidationError(error.fields or {"non_field_errors": [error.message]}) from None
 
 
 class AwardSerializer(serializers.Serializer):

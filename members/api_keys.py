@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .config import cached
 from .models import ApiKey, Store
 
 KEY_PREFIX = "lk_"
@@ -56,15 +57,24 @@ def api_key_revoke(*, key: ApiKey) -> None:
 
 
 def api_key_authenticate(raw_key: str) -> ApiKey | None:
-    key = (
-        ApiKey.objects.select_related("store")
-        .filter(digest=_digest(raw_key), revoked_at__isnull=True, store__is_active=True)
-        .first()
-    )
+    """The active key of an active store that ``raw_key`` is, or None. Keys found are kept per
+    process (``members.config``): revoking a key or closing its store moves the stamp, so the
+    next request of every process reads them again."""
+    digest = _digest(raw_key)
+    known: dict[str, ApiKey] = cached("api_keys", dict)
+    key = known.get(digest)
     if key is None:
-        return None
+        key = (
+            ApiKey.objects.select_related("store")
+            .filter(digest=digest, revoked_at__isnull=True, store__is_active=True)
+            .first()
+        )
+        if key is None:
+            return None
+        known[digest] = key
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=5):
         # Recorded coarsely: one write per key every few minutes, not one per request.
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
     return key

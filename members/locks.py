@@ -4,6 +4,9 @@ queue on the first one they share and never deadlock.
 
 - ``lock_member``: one member (with ``also``, a second member the same transaction writes to);
 - ``lock_row`` / ``lock_rows``: rows of any model, chosen by a queryset;
+- ``lock_member_rows``: a hand-written SELECT of member rows (the purchase's hot path: the
+  member, and the referrer a first purchase may pay, with what the purchase needs to know), locked
+  in one statement;
 - ``lock_members_in``: every member whose id a SQL subquery selects, in one statement: how a
   set-based job locks the working set of a chunk (its scratch table's ``member_id`` column).
 
@@ -58,6 +61,17 @@ def lock_member(member_id: int, *, also: int | None = None) -> Member:
     if member_id not in locked:
         raise MemberNotFound()
     return locked[member_id]
+
+
+def lock_member_rows(select_sql: str, params: dict[str, Any]) -> list[tuple]:
+    """Run ``select_sql``, a SELECT whose FROM names the members ``m`` (no ORDER BY), on
+    PostgreSQL, locking the member rows it returns in ascending id, in one prepared statement;
+    answers its rows in that order."""
+    from .statements import hot_cursor
+
+    with hot_cursor() as cursor:
+        cursor.execute(f"{select_sql} ORDER BY m.id FOR UPDATE OF m", params)
+        return cursor.fetchall()
 
 
 def lock_members_in(member_ids_sql: str, params: list[Any] | None = None) -> None:

@@ -38,6 +38,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .config import ConfigQuerySet
+
 MAX_POINTS = 10**15
 MAX_BALANCE = 10**18  # a 64-bit column holds a little over 9 x 10**18
 
@@ -162,6 +164,8 @@ class Program(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ConfigQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(id=1), name="program_is_singleton"),
@@ -176,6 +180,7 @@ class Program(models.Model):
 
     @classmethod
     def load(cls) -> Program:
+        """The row, read now (``members.config.program()`` is the copy kept per process)."""
         program, _ = cls.objects.get_or_create(pk=1)
         return program
 
@@ -186,7 +191,7 @@ class Program(models.Model):
         return None
 
 
-class TierQuerySet(models.QuerySet["Tier"]):
+class TierQuerySet(ConfigQuerySet):
     def for_value(self, value: Decimal | int) -> Tier | None:
         """The highest tier whose threshold ``value`` reaches."""
         return self.filter(threshold__lte=value).order_by("-rank").first()
@@ -250,6 +255,8 @@ class Store(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = ConfigQuerySet.as_manager()  # the API keeps stores with their keys
+
     class Meta:
         ordering = ["name"]
         constraints = [
@@ -262,8 +269,13 @@ class Store(models.Model):
         return self.name
 
 
+class ApiKeyQuerySet(ConfigQuerySet):
+    counters = frozenset({"last_used_at"})
+
+
 class ApiKey(models.Model):
-    """A store's key for the HTTP API. Only a SHA-256 digest is kept; the key is shown once."""
+    """A store's key for the HTTP API. Only a SHA-256 digest is kept; the key is shown once.
+    Keys in use are kept per process (``members.config``)."""
 
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100, blank=True)
@@ -272,6 +284,8 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
 
     class Meta:
         verbose_name = "API key"

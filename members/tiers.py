@@ -7,20 +7,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import (
-    TIER_QUALIFYING_KINDS,
-    TIER_QUALIFYING_SOURCES,
-    LedgerEntry,
-    Member,
-    Program,
-    Purchase,
-    Tier,
-    TierChange,
-)
+from . import config
+from .models import TIER_QUALIFYING_KINDS, TIER_QUALIFYING_SOURCES, Member, Program, Tier, TierChange
+from .statements import hot_cursor
 from .webhooks import event_record, payloads
 
 
@@ -47,18 +40,42 @@ def qualifying_value(
     member: Member, *, as_of: datetime | None = None, program: Program | None = None
 ) -> Decimal:
     """Qualifying spend (purchases less refunds) or points earned, over the program's window."""
-    as_of = as_of or timezone.now()
-    program = program or Program.load()
-    start = qualification_window_start(program, as_of)
+    program = program or config.program()
+    sql, params = qualifying_value_sql(program, as_of=as_of or timezone.now(), member="%(member)s")
+    with hot_cursor() as cursor:
+        cursor.execute(f"SELECT {sql}", {"member": member.pk, **params})
+        return money_from_db(cursor.fetchone()[0])
+
+
+def qualifying_value_sql(
+    program: Program, *, as_of: datetime, member: str, name: str = "qualifying"
+) -> tuple[str, dict]:
+    """``qualifying_value`` as a scalar SQL expression, with its named parameters (``name`` and
+    a suffix), for the member whose id is the SQL expression ``member`` (a column, or a
+    parameter of the caller)."""
+    window = {
+        f"{name}_start": connection.ops.adapt_datetimefield_value(qualification_window_start(program, as_of)),
+        f"{name}_end": connection.ops.adapt_datetimefield_value(as_of),
+    }
     if program.tier_metric == Program.TierMetric.POINTS:
-        earned = LedgerEntry.objects.filter(
-            tier_qualifying_entries(), member=member, created_at__gt=start, created_at__lte=as_of
-        ).aggregate(total=Sum("points"))["total"]
-        return Decimal(earned or 0)
-    spend = Purchase.objects.filter(member=member, purchased_at__gt=start, purchased_at__lte=as_of).aggregate(
-        total=Sum(F("amount") - F("refunded_amount"))
-    )["total"]
-    return spend or Decimal("0")
+        sql = (
+            "(SELECT COALESCE(SUM(points), 0) FROM members_ledgerentry WHERE member_id = "
+            f"{member} AND created_at > %({name}_start)s AND created_at <= %({name}_end)s"
+            f" AND {tier_qualifying_entries_sql()})"
+        )
+    else:
+        sql = (
+            "(SELECT COALESCE(SUM(amount - refunded_amount), 0) FROM members_purchase WHERE member_id = "
+            f"{member} AND purchased_at > %({name}_start)s AND purchased_at <= %({name}_end)s)"
+        )
+    return sql, window
+
+
+def money_from_db(value: object) -> Decimal:
+    """A sum of amounts as raw SQL returns it (SQLite sums decimals as floats)."""
+    if isinstance(value, float):
+        return Decimal(repr(value)).quantize(Decimal("0.01"))
+    return Decimal(value or 0)
 
 
 def tier_upgrade_if_qualified(
@@ -67,15 +84,22 @@ def tier_upgrade_if_qualified(
     now: datetime | None = None,
     reason: str = TierChange.Reason.PURCHASE,
     notify: bool = True,
+    value: Decimal | None = None,
 ) -> TierChange | None:
-    """Move ``member`` (locked by the caller) up at once when their qualifying value reaches a
-    higher tier, and mail them after commit (as the nightly job does for its moves). Never
-    moves down: downgrades wait for the hold to end and the nightly job."""
+    """Move ``member`` (locked by the caller) up at once when their qualifying value (read now
+    unless the caller knows it) reaches a higher tier, and mail them after commit (as the
+    nightly job does for its moves). Never moves down: downgrades wait for the hold to end and
+    the nightly job. The thresholds are the tiers kept per process."""
     now = now or timezone.now()
-    program = Program.load()
-    value = qualifying_value(member, as_of=now, program=program)
-    target = Tier.objects.for_value(value)
-    current_rank = member.tier.rank if member.tier_id else -1
+    program = config.program()
+    tiers = config.tiers()
+    current = tiers.get(member.tier_id)
+    if tiers.above(current) is None:
+        return None  # on the top tier already
+    if value is None:
+        value = qualifying_value(member, as_of=now, program=program)
+    target = tiers.for_value(value)
+    current_rank = current.rank if current else -1
     if target is None or target.rank <= current_rank:
         return None
     change = TierChange.objects.create(
@@ -106,8 +130,8 @@ def tier_upgrade_if_qualified(
 
 
 def next_tier(member: Member) -> Tier | None:
-    rank = member.tier.rank if member.tier_id else -1
-    return Tier.objects.filter(rank__gt=rank).order_by("rank").first()
+    tiers = config.tiers()
+    return tiers.above(tiers.get(member.tier_id))
 
 
 def tier_id_at_sql(*, member_id: str, moment: str, current_tier_id: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import wraps
+from functools import cache, wraps
 
 import segno
 from allauth.account.models import EmailAddress
@@ -15,12 +15,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q, Sum
-from django.db.models.functions import TruncMonth
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import formats, timezone
-from django.utils.safestring import mark_safe
+from django.utils import formats, timezone, translation
+from django.utils.dates import MONTHS, MONTHS_3
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 from django_tables2 import RequestConfig
 
+from . import config
 from .cards import CARD_TOKEN_MINUTES, card_token_issue
 from .errors import LoyaltyError
 from .filters import LedgerFilter
@@ -36,15 +37,12 @@ from .forms import CloseAccountForm, ProfileForm
 from .models import LedgerEntry, Member, Program
 from .privacy import member_erase, member_export
 from .selectors import (
+    member_dashboard,
     member_expiring_points,
     member_for_user,
-    member_pending_arrivals,
-    member_recent_entries,
-    member_tier_progress,
 )
 from .services import member_claim_for_user, member_language_set, member_profile_update
 from .tables import LedgerTable, entry_description
-from .tiers import qualifying_value
 
 HISTORY_PAGE_SIZE = 20
 # The card page fetches a new code this long before the shown one expires.
@@ -67,9 +65,12 @@ def member_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 def no_member(request: HttpRequest) -> HttpResponse:
-    can_join = not request.user.is_staff and EmailAddress.objects.filter(
-        user=request.user, email__iexact=request.user.email, verified=True
-    ).exists()
+    can_join = (
+        not request.user.is_staff
+        and EmailAddress.objects.filter(
+            user=request.user, email__iexact=request.user.email, verified=True
+        ).exists()
+    )
     return render(request, "members/no_member.html", {"can_join": can_join})
 
 
@@ -91,6 +92,18 @@ def join(request: HttpRequest) -> HttpResponse:
     return redirect("portal:dashboard")
 
 
+def month_names() -> tuple[dict[int, str], dict[int, str]]:
+    """The month names (``date:"F"``) and abbreviations (``date:"M"``) in the active language,
+    translated once per language rather than once per use."""
+    return _month_names(translation.get_language())
+
+
+@cache
+def _month_names(language: str | None) -> tuple[dict[int, str], dict[int, str]]:
+    with translation.override(language):
+        return {m: str(name) for m, name in MONTHS.items()}, {m: str(n).title() for m, n in MONTHS_3.items()}
+
+
 @dataclass(frozen=True)
 class MonthBar:
     month: date
@@ -102,9 +115,17 @@ class MonthBar:
     earned_height: float
     used_height: float
 
+    @property
+    def figures(self) -> tuple[str, str, str]:  # earned, used, balance: intcomma
+        return f"{self.earned:,}", f"{self.used:,}", f"{self.balance:,}"
+
 
 @dataclass(frozen=True)
 class PointsChart:
+    """Twelve months of points for the dashboard. The rows the chart repeats for every month
+    (its bars, their labels, the table) are written here with ``format_html``: through the
+    template's tags and localised filters they were most of the page's cost."""
+
     bars: list[MonthBar]
     width: int
     height: int
@@ -115,6 +136,46 @@ class PointsChart:
     total_earned: int
     total_used: int
 
+    def svg_bars(self) -> SafeString:
+        names = month_names()[0]
+        return format_html_join(
+            "\n", "{}", ((self._svg_bar(bar, names[bar.month.month]),) for bar in self.bars)
+        )
+
+    def _svg_bar(self, bar: MonthBar, month_name: str) -> SafeString:
+        earned = used = ""
+        if bar.earned_height:
+            earned = format_html(
+                '<rect class="earned" x="{}" y="{}" width="{}" height="{}"/>',
+                bar.x, bar.earned_y, self.bar_width, bar.earned_height,
+            )  # fmt: skip
+        if bar.used_height:
+            used = format_html(
+                '<rect class="used" x="{}" y="{}" width="{}" height="{}"/>',
+                bar.x, self.baseline, self.bar_width, bar.used_height,
+            )  # fmt: skip
+        return format_html(
+            '<g><title>{}: +{} / −{}, balance {}</title><rect class="hit" x="{}" y="0" width="{}"'
+            ' height="{}"/>{}{}</g>',
+            f"{month_name} {bar.month.year}", *bar.figures, bar.x, self.bar_width, self.height, earned, used,
+        )  # fmt: skip
+
+    def month_items(self) -> SafeString:
+        short = month_names()[1]
+        return format_html_join(
+            "",
+            '<li>{}<span class="wide-only">{}</span></li>',
+            ((short[bar.month.month][:1], short[bar.month.month][1:]) for bar in self.bars),
+        )
+
+    def table_rows(self) -> SafeString:
+        short = month_names()[1]
+        return format_html_join(
+            "",
+            '<tr><td>{} {}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>',
+            ((short[bar.month.month], bar.month.year, *bar.figures) for bar in self.bars),
+        )
+
 
 def _month_starts(today: date, count: int = 12) -> list[date]:
     months, year, month = [], today.year, today.month
@@ -124,24 +185,9 @@ def _month_starts(today: date, count: int = 12) -> list[date]:
     return months[::-1]
 
 
-def _points_chart(member: Member, *, now: datetime) -> PointsChart:
-    """Points earned and used per month over the last twelve, from one aggregate query. The
-    balance at each month's end is worked back from today's total."""
-    months = _month_starts(timezone.localdate(now))
-    start = timezone.make_aware(datetime.combine(months[0], datetime.min.time()))
-    rows = (
-        LedgerEntry.objects.filter(member=member, created_at__gte=start)
-        .annotate(month=TruncMonth("created_at"))
-        .values("month")
-        .annotate(earned=Sum("points", filter=Q(points__gt=0)), used=Sum("points", filter=Q(points__lt=0)))
-        .order_by("month")
-    )
-    per_month: dict[date, tuple[int, int]] = {}
-    for row in rows:
-        month = row["month"]
-        key = (timezone.localtime(month) if isinstance(month, datetime) else month).replace(day=1)
-        key = key.date() if isinstance(key, datetime) else key
-        per_month[key] = (row["earned"] or 0, -(row["used"] or 0))
+def _points_chart(member: Member, months: list[date], per_month: dict[date, tuple[int, int]]) -> PointsChart:
+    """Points earned and used per month over the last twelve. The balance at each month's end is
+    worked back from today's total."""
     width, height, top, bottom = 600, 160, 6, 6
     slot = width / len(months)
     peak_earned = max([earned for earned, _ in per_month.values()] + [0])
@@ -193,27 +239,37 @@ class TierKeep:
     phrase: str  # "spend $120" or "earn 120 points"
 
 
-def _tier_keep(member: Member, program: Program, *, now: datetime) -> TierKeep | None:
-    """What the member still needs, in the window the tier job will look at when their hold
-    ends, to stay on their tier."""
-    tier, held_until = member.tier, member.tier_held_until
+def _keep_as_of(member: Member, *, now: datetime) -> datetime | None:
+    """When the tier job will look at the member's tier again, if the dashboard should say what
+    keeping it takes."""
+    tier, held_until = config.tiers().get(member.tier_id), member.tier_held_until
     if tier is None or held_until is None or tier.threshold <= 0 or held_until <= now:
         return None
-    value = qualifying_value(member, as_of=held_until, program=program)
-    needed = max(tier.threshold - value, Decimal("0"))
+    return held_until
+
+
+def _tier_keep(member: Member, program: Program, value: Decimal | None) -> TierKeep | None:
+    """What the member still needs, in the window the tier job will look at when their hold
+    ends, to stay on their tier (``value`` is what they have in it so far)."""
+    if value is None:
+        return None
+    needed = max(config.tiers().get(member.tier_id).threshold - value, Decimal("0"))
     if program.tier_metric == Program.TierMetric.POINTS:
         phrase = _("earn %(points)s more points") % {"points": _points(needed)}
     else:
         phrase = _("spend %(amount)s") % {"amount": money(needed, program.currency)}
-    return TierKeep(needed=needed, by=held_until, phrase=phrase)
+    return TierKeep(needed=needed, by=member.tier_held_until, phrase=phrase)
 
 
 @member_required
 def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
     now = timezone.now()
-    program = Program.load()
-    progress = member_tier_progress(member, as_of=now, program=program)
-    recent = list(member_recent_entries(member, limit=6))
+    program = config.program()
+    months = _month_starts(timezone.localdate(now))
+    figures = member_dashboard(
+        member, now=now, months_from=months[0], keep_as_of=_keep_as_of(member, now=now)
+    )
+    progress = figures.progress
     context = {
         "member": member,
         "program": program,
@@ -227,12 +283,17 @@ def dashboard(request: HttpRequest, member: Member) -> HttpResponse:
                 else money(progress.needed, program.currency)
             )
         ),
-        "keep": _tier_keep(member, program, now=now),
-        "pending": member_pending_arrivals(member),
-        "expiring": member_expiring_points(member, program=program),
+        "keep": _tier_keep(member, program, figures.keep_value),
+        "pending": figures.pending,
+        # In inactivity mode lots carry no date: the date everything lapses is worked out apart.
+        "expiring": (
+            member_expiring_points(member, program=program)
+            if program.expiry_mode == Program.ExpiryMode.INACTIVITY
+            else figures.expiring
+        ),
         "expiry_on_inactivity": program.expiry_mode == Program.ExpiryMode.INACTIVITY,
-        "recent": [(entry, entry_description(entry)) for entry in recent],
-        "chart": _points_chart(member, now=now),
+        "recent": [(entry, entry_description(entry)) for entry in figures.recent],
+        "chart": _points_chart(member, months, figures.months),
         "point_value": money(max(member.points_available, 0) * program.point_value, program.currency),
         **_plans_context(member, program, now=now),
     }

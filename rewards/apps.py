@@ -5,6 +5,12 @@ class RewardsConfig(AppConfig):
     name = "rewards"
 
     def ready(self) -> None:
+        from members.config import watch
+
+        from .models import Reward
+
+        watch(Reward)  # redeeming reads the rewards each process keeps (members.config)
+
         from members.jobs import Job, job_register
         from members.privacy import export_section_register
         from members.schedule import DAILY

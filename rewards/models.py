@@ -26,6 +26,7 @@ from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from members.config import ConfigQuerySet
 from members.models import Member, Store, Tier, User
 
 # No 0/O, 1/I/L: a code read out loud or typed from a phone screen cannot be mistyped into
@@ -46,7 +47,10 @@ def normalise_voucher_code(code: str) -> str:
     return "-".join(raw[i : i + VOUCHER_GROUP] for i in range(0, len(raw), VOUCHER_GROUP))
 
 
-class RewardQuerySet(models.QuerySet["Reward"]):
+class RewardQuerySet(ConfigQuerySet):
+    # Taken and given back by every redemption; read from the row, never from a kept copy.
+    counters = frozenset({"stock"})
+
     def active(self) -> RewardQuerySet:
         return self.filter(is_active=True)
 

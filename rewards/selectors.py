@@ -10,6 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from members.config import cached
 from members.models import Member
 
 from .models import Redemption, Reward
@@ -42,6 +43,17 @@ class RewardOption:
     def reason(self) -> str:
         """The first reason, as a sentence for a page (empty when it can be redeemed)."""
         return REASONS[self.reasons[0]] if self.reasons else ""
+
+
+def reward_to_redeem(code: str) -> Reward | None:
+    """The active reward with that code, from the rewards kept per process (``members.config``;
+    a change in admin reaches the next request). Its stock is not read from here: redeeming
+    takes it from the row."""
+    return cached("rewards.active", _active_rewards).get(code)
+
+
+def _active_rewards() -> dict[str, Reward]:
+    return {reward.code: reward for reward in Reward.objects.active().select_related("min_tier")}
 
 
 def reward_catalog(*, on: datetime | None = None) -> QuerySet[Reward]:

@@ -30,12 +30,19 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from members import config
 from members.audit import audit_record
 from members.cards import card_token_use
-from members.errors import IdempotencyConflict, InsufficientPoints, InvalidRequest, MemberInactive
+from members.errors import (
+    IdempotencyConflict,
+    InsufficientPoints,
+    InvalidRequest,
+    MemberInactive,
+    MemberNotFound,
+)
 from members.jobs import Counts, job_run
 from members.jobs.base import db_datetime
-from members.ledger.services import points_debit, points_restore
+from members.ledger.services import points_debit_locked, points_restore
 from members.locks import lock_member, lock_members_in, lock_row
 from members.models import LedgerEntry, Member, Program, Store, User
 from members.webhooks import event_record, payloads
@@ -54,6 +61,7 @@ from .errors import (
     VoucherUsed,
 )
 from .models import Redemption, Reward, normalise_voucher_code
+from .selectors import reward_to_redeem
 
 logger = logging.getLogger(__name__)
 Status = Redemption.Status
@@ -81,7 +89,8 @@ def restore_key(redemption_id: int) -> str:
 
 def reward_redeem(
     *,
-    member_id: int,
+    member_id: int | None = None,
+    member_number: str | None = None,
     reward_code: str,
     store: Store | None = None,
     created_by: User | None = None,
@@ -92,6 +101,7 @@ def reward_redeem(
 ) -> Redeemed:
     """Spend the member's points on one of ``reward_code`` and issue its voucher.
 
+    The member is given by id, or by number (a till's request: found and locked at once).
     ``idempotency_key`` is already scoped by the caller (``api:<store>:<key>``): the same key
     again gives back the same redemption; with another member or reward it is a conflict.
     ``member_token``: the code from the member's card, which a partner ``store`` must bring
@@ -106,7 +116,9 @@ def reward_redeem(
     try:
         with transaction.atomic():
             redeemed = _redeem(
-                member_id=member_id,
+                member=lock_member(member_id)
+                if member_id is not None
+                else _lock_member_number(member_number),
                 reward_code=reward_code,
                 store=store,
                 created_by=created_by,
@@ -119,6 +131,10 @@ def reward_redeem(
         existing = idempotency_key and Redemption.objects.filter(idempotency_key=idempotency_key).first()
         if not existing:
             raise
+        if member_id is None:
+            member_id = (
+                Member.objects.filter(member_number=member_number).values_list("pk", flat=True).first()
+            )
         return _replay(existing, member_id=member_id, reward_code=reward_code)
     if notify and redeemed.created:
         from .tasks import redemption_confirmation_send_task
@@ -133,9 +149,17 @@ def reward_redeem(
     return redeemed
 
 
+def _lock_member_number(member_number: str | None) -> Member:
+    """The member with that number, locked (one row: lock order does not arise)."""
+    member = lock_row(Member.objects.filter(member_number=member_number))
+    if member is None:
+        raise MemberNotFound()
+    return member
+
+
 def _redeem(
     *,
-    member_id: int,
+    member: Member,
     reward_code: str,
     store: Store | None,
     created_by: User | None,
@@ -143,16 +167,15 @@ def _redeem(
     member_token: str | None,
     now: datetime,
 ) -> Redeemed:
-    member = lock_member(member_id)
     if idempotency_key and (
         existing := Redemption.objects.select_related("reward")
         .filter(idempotency_key=idempotency_key)
-        .first()
+        .order_by()[:1]
     ):
-        return _replay(existing, member_id=member.pk, reward_code=reward_code)
+        return _replay(existing[0], member_id=member.pk, reward_code=reward_code)
     if store is not None and store.is_partner:
         card_token_use(member=member, code=member_token, store=store, now=now)
-    reward = Reward.objects.select_related("min_tier").filter(code=reward_code, is_active=True).first()
+    reward = reward_to_redeem(reward_code)
     if reward is None:
         raise RewardNotFound()
     if member.status != Member.Status.ACTIVE:
@@ -160,7 +183,8 @@ def _redeem(
     if not reward.is_in_window(now) or (reward.event_starts_at and reward.event_starts_at <= now):
         raise RewardUnavailable()
     if reward.min_tier is not None:
-        member_rank = member.tier.rank if member.tier_id else -1
+        tier = config.tiers().get(member.tier_id)
+        member_rank = tier.rank if tier else -1
         if member_rank < reward.min_tier.rank:
             raise TierRequired(f"This reward needs the {reward.min_tier.name} tier or higher.")
     if reward.per_member_limit is not None:
@@ -177,7 +201,7 @@ def _redeem(
         stock=F("stock") - 1
     ):
         raise RewardOutOfStock()
-    program = Program.load()
+    program = config.program()
     expires_at = now + timedelta(days=program.voucher_validity_days)
     if reward.event_starts_at:
         expires_at = min(expires_at, reward.event_starts_at + timedelta(days=1))
@@ -192,8 +216,8 @@ def _redeem(
         idempotency_key=idempotency_key or None,
         created_at=now,
     )
-    points_debit(
-        member_id=member.pk,
+    points_debit_locked(
+        member=member,
         points=reward.points_cost,
         idempotency_key=f"redemption:{redemption.pk}",
         source_type=LedgerEntry.Source.REDEMPTION,

@@ -66,15 +66,19 @@ def wsgi_keeps_test_connection():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit and throttle counters never leak from one test into another (the test
-    settings keep the cache in memory, or in Redis when REDIS_URL is set); nor does a
-    process's copy of the engagement settings: each test starts from an empty database, so from
-    no engagement settings, as a warm process with none would (saving one reloads them)."""
+    settings keep the cache in memory, or in Redis when REDIS_URL is set), and neither do the
+    program, tiers and keys a thread keeps (``members.config``) nor a process's copy of the
+    engagement settings: each test starts from an empty database, so from no engagement
+    settings, as a warm process with none would (saving one reloads them)."""
     from campaigns.engagement.config import engagement_config_prime_empty
+    from members import config
 
     cache.clear()
+    config.forget()
     engagement_config_prime_empty()
     yield
     cache.clear()
+    config.forget()
     engagement_config_prime_empty()
 
 

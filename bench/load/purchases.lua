@@ -1,5 +1,7 @@
 -- POST /api/v1/purchases/ with a distinct external_id every request, round the prepared
--- members. Reads LOAD_DIR/api_key and LOAD_DIR/members; LOAD_RUN names the run.
+-- members. Reads LOAD_DIR/api_key and LOAD_DIR/members; LOAD_RUN names the run (a new name for
+-- every run, or the external ids repeat); LOAD_PREFIX ("/floor" for the bare floor view of
+-- make bench-api) goes before the path.
 local threads = 0
 
 function setup(thread)
@@ -10,6 +12,7 @@ end
 function init(args)
   local dir = os.getenv("LOAD_DIR")
   run = os.getenv("LOAD_RUN") or tostring(os.time())
+  path = (os.getenv("LOAD_PREFIX") or "") .. "/api/v1/purchases/"
   members = {}
   for line in io.lines(dir .. "/members") do
     if #line > 0 then members[#members + 1] = line end
@@ -26,5 +29,5 @@ function request()
   local body = string.format(
     '{"member": "%s", "external_id": "load-%s-%d-%d", "amount": "%d.%02d", "currency": "USD", "purchased_at": "%s"}',
     member, run, tid, sent, 5 + sent % 60, sent % 100, purchased_at)
-  return wrk.format("POST", "/api/v1/purchases/", headers, body)
+  return wrk.format("POST", path, headers, body)
 end

@@ -1,6 +1,7 @@
 """Every write of earning, one transaction each. The public services:
 
-- purchases: ``purchase_record``, ``refund_record``, ``referral_settle``, ``campaign_budget_take``
+- purchases: ``purchase_record``, ``referral_settle``, ``campaign_budget_take``
+- refunds: ``refund_record``
 - actions: ``activity_submit``, ``activity_approve``, ``activity_reject``, ``signup_bonus_award``,
   ``birthday_bonuses_award`` (the ``birthday_bonuses`` job; ``ways_to_earn`` is a selector,
   re-exported here)
@@ -19,14 +20,8 @@ from .actions import (
     signup_bonus_award,
 )
 from .imports import purchase_import_create, purchase_import_process_chunk
-from .purchases import (
-    PurchaseOutcome,
-    RefundOutcome,
-    campaign_budget_take,
-    purchase_record,
-    referral_settle,
-    refund_record,
-)
+from .purchases import PurchaseOutcome, campaign_budget_take, purchase_record, referral_settle
+from .refunds import RefundOutcome, refund_record
 from .settlement import SettlementReport, campaigns_settle
 
 __all__ = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import CharField, Exists, OuterRef, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Concat
@@ -17,14 +17,15 @@ from members.errors import InvalidRequest, MemberInactive, MemberNotFound
 from members.jobs import Counts, job_run
 from members.jobs.base import ScratchTable
 from members.jobs.credits import points_credit_listed
-from members.ledger.services import Posting, points_credit
+from members.ledger.services import Credit, Posting, points_credit, points_credit_locked
 from members.locks import lock_member, lock_members_in, lock_row
 from members.models import LedgerEntry, Member, Store, User
 
 from ..engagement.services import engagement_progress
 from ..errors import ActivityLimitReached, ActivityNotPending, DuplicateExternalId, UnknownActivity
+from ..inputs import payload_digest
 from ..models import ActionRule, Activity
-from .purchases import payload_digest
+from .replays import insert_keyed, record_once
 
 Kind = LedgerEntry.Kind
 Source = LedgerEntry.Source
@@ -111,7 +112,13 @@ def activity_submit(
     key = f"{store.pk if store else 'portal'}:{external_id}"
     digest = payload_digest({"member": member_number, "type": kind, "url": url})
 
-    def replay() -> ActivityOutcome | None:
+    def lock() -> Member:
+        member_id = Member.objects.filter(member_number=member_number).values_list("pk", flat=True).first()
+        if member_id is None:
+            raise MemberNotFound()
+        return lock_member(member_id)
+
+    def replay(_locked: Member | None) -> ActivityOutcome | None:
         existing = Activity.objects.filter(key=key).first()
         if existing is None:
             return None
@@ -119,15 +126,7 @@ def activity_submit(
             raise DuplicateExternalId()
         return ActivityOutcome(existing, created=False)
 
-    with transaction.atomic():
-        if found := replay():
-            return found
-        member_id = Member.objects.filter(member_number=member_number).values_list("pk", flat=True).first()
-        if member_id is None:
-            raise MemberNotFound()
-        locked = lock_member(member_id)
-        if found := replay():
-            return found
+    def record(locked: Member) -> ActivityOutcome:
         if locked.status != Member.Status.ACTIVE:
             raise MemberInactive()
         if kind == ActionRule.Kind.SOCIAL_SHARE and not url.startswith(("http://", "https://")):
@@ -136,27 +135,34 @@ def activity_submit(
         if rule is None:
             raise UnknownActivity(fields={"type": ["No active rule for this activity."]})
         _check_limit(rule, locked, now)
-        try:
-            with transaction.atomic():
-                activity = Activity.objects.create(
-                    member=locked,
-                    rule=rule,
-                    store=store,
-                    key=key,
-                    external_id=external_id,
-                    url=url,
-                    payload_digest=digest,
-                    status=Activity.Status.PENDING if rule.requires_approval else Activity.Status.APPROVED,
-                    points_awarded=0 if rule.requires_approval else rule.points,
-                    created_at=now,
-                )
-        except IntegrityError:
-            raise DuplicateExternalId() from None
+        activity = insert_keyed(
+            Activity(
+                member=locked,
+                rule=rule,
+                store=store,
+                key=key,
+                external_id=external_id,
+                url=url,
+                payload_digest=digest,
+                status=Activity.Status.PENDING if rule.requires_approval else Activity.Status.APPROVED,
+                points_awarded=0 if rule.requires_approval else rule.points,
+                created_at=now,
+            )
+        )
+        if not rule.requires_approval and rule.points:
+            points_credit_locked(
+                member=locked,
+                credits=[Credit(rule.points, f"activity:{activity.pk}", Kind.BONUS, rule.name)],
+                source_type=Source.ACTIVITY,
+                source_id=str(activity.pk),
+                store=store,
+                now=now,
+            )
         if not rule.requires_approval:
-            if rule.points:
-                _credit(activity, rule, now)
             engagement_progress(member=locked, trigger=f"activity:{activity.pk}", now=now)
         return ActivityOutcome(activity, created=True)
+
+    return record_once(lock=lock, replay=replay, record=record)
 
 
 def activity_approve(*, activity_id: int, staff_user: User, now: datetime | None = None) -> Activity:

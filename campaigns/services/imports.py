@@ -14,12 +14,13 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from members import config
 from members.errors import InvalidRequest, LoyaltyError
 from members.locks import lock_row
-from members.models import Program, Store, User
+from members.models import Store, User
 
+from ..inputs import PurchaseInput
 from ..models import PurchaseImport, PurchaseImportError
 from .purchases import purchase_record
 
@@ -57,23 +58,19 @@ def purchase_import_create(
 
 
 def _record_row(store: Store, row: dict[str, str], currency: str, now: datetime) -> None:
-    purchased_at = parse_datetime((row.get("purchased_at") or "").strip())
-    if purchased_at is None:
-        raise LoyaltyError("purchased_at is not an ISO 8601 date and time.")
-    if timezone.is_naive(purchased_at):
-        purchased_at = timezone.make_aware(purchased_at)
-    sku, category = (row.get("sku") or "").strip(), (row.get("category") or "").strip()
-    amount = (row.get("amount") or "").strip()
-    purchase_record(
-        store=store,
-        member_number=(row.get("member") or "").strip(),
-        external_id=(row.get("external_id") or "").strip(),
-        amount=amount,
-        currency=(row.get("currency") or "").strip() or currency,
-        purchased_at=purchased_at,
-        lines=[{"sku": sku, "category": category, "amount": amount}] if sku or category else None,
-        now=now,
-    )
+    """A row becomes a request as the API would receive it: the same ``PurchaseInput``."""
+    cell = {name: (value or "").strip() for name, value in row.items() if isinstance(name, str)}
+    data = {
+        "member": cell.get("member", ""),
+        "external_id": cell.get("external_id", ""),
+        "amount": cell.get("amount", ""),
+        "currency": cell.get("currency") or currency,
+        "purchased_at": cell.get("purchased_at", ""),
+    }
+    sku, category = cell.get("sku", ""), cell.get("category", "")
+    if sku or category:
+        data["lines"] = [{"sku": sku, "category": category, "amount": data["amount"]}]
+    purchase_record(store=store, purchase=PurchaseInput.parse(data), now=now)
 
 
 def _reason(error: LoyaltyError) -> str:
@@ -93,7 +90,7 @@ def purchase_import_process_chunk(
     purchase_import = PurchaseImport.objects.select_related("store").get(pk=import_id)
     if purchase_import.status == PurchaseImport.Status.DONE:
         return False
-    currency = Program.load().currency
+    currency = config.program().currency
     rows = _rows(purchase_import.content)
     start = purchase_import.rows_done
     chunk = rows[start : start + chunk_rows]

@@ -1,44 +1,69 @@
-"""Recording purchases and refunds: the points they earn or claw back, campaign awards, the
-immediate tier upgrade and the referral reward on a member's first purchase.
+"""Recording purchases: the points they earn, campaign awards, the immediate tier upgrade and
+the referral reward on a member's first purchase.
 
 Every credit of a purchase (the base rate with the tier multiplier, and each campaign's bonus)
 is a ledger entry with source ``purchase`` and the purchase's id, so a refund reverses them all
 with one ``points_reverse``.
+
+A purchase is the hot path (every till, every sale), so on PostgreSQL it is two statements in
+one transaction, with no savepoint: the member row locked (with the referrer a first purchase
+may pay, in id order) together with the look-up of the external id (``record_once``), whether
+the member bought before, the paid plan running at the purchase and the id the purchase will
+take; then the purchase with its lines and awards, its ledger entries (made for the store),
+lots and balances, its ``purchase.recorded`` outbox row, and the member's qualifying value for
+the tier check. A campaign or offer under a budget adds its conditional UPDATE, the first
+capped campaign that gives adds one read, an offer running at the purchase adds the read of
+the member's offers (and the write of their uses when one applies), and a member's first
+purchase one more look. The program, the tiers, the campaigns and when offers run come from the
+copies each process keeps (``members.config``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Sum
+from django.db import IntegrityError, connection
+from django.db.models import F, Sum
 from django.utils import timezone
 
-from members.errors import InvalidRequest, MemberInactive, MemberNotFound
-from members.ledger.services import points_credit, points_reverse
-from members.locks import lock_member, lock_row
-from members.memberships import membership_annotations
-from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Refund, Store, Tier
+from members import config
+from members.errors import IdempotencyConflict, InvalidRequest, MemberInactive, MemberNotFound
+from members.ledger.services import (
+    Credit,
+    CreditStatement,
+    points_credit,
+    points_credit_locked,
+    points_credit_statement,
+)
+from members.locks import lock_member, lock_member_rows
+from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Store
+from members.statements import hot_cursor
 from members.stores import purchase_check_limits
-from members.tiers import tier_upgrade_if_qualified
-from members.webhooks import event_record, payloads
+from members.tiers import (
+    money_from_db,
+    qualification_window_start,
+    qualifying_value_sql,
+    tier_upgrade_if_qualified,
+)
+from members.webhooks import event_record, event_values, event_written, payloads
 
 from ..engagement.services import engagement_progress
-from ..engine import Applicator, LineInput, PurchaseContext
-from ..errors import DuplicateExternalId, PurchaseNotFound, RefundExceedsPurchase
-from ..models import ActionRule, Award, Campaign, Referral
+from ..engine import Applicator, PurchaseContext
+from ..engine.applicator import EarningResult, SourceAward
+from ..errors import DuplicateExternalId
+from ..inputs import PurchaseInput
+from ..models import ActionRule, Award, Campaign, Offer, Referral
 from ..offers import offer_uses_record, offers_for_purchase, offers_grant
 from ..policy import get_policy
+from ..selectors import campaigns_for_purchase, offers_may_apply
+from .replays import KeyTaken, insert_keyed, record_once
 
 Kind = LedgerEntry.Kind
 Source = LedgerEntry.Source
-CENT = Decimal("0.01")
 # A purchase may be stamped a little ahead of our clock (tills drift), not more.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -50,85 +75,15 @@ class PurchaseOutcome:
     created: bool  # False on a replay of the same request
 
 
-@dataclass(frozen=True)
-class RefundOutcome:
-    refund: Refund
-    purchase: Purchase
-    created: bool
-
-
-def payload_digest(payload: dict[str, Any]) -> str:
-    """What a request carried, as a digest: a replay under the same key with another digest is a
-    conflict (purchases, refunds and activities all compare them)."""
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _money(value: Any, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise InvalidRequest(fields={field: ["A decimal amount."]}) from None
-    if (
-        not amount.is_finite()
-        or amount <= 0
-        or amount != amount.quantize(CENT)
-        or amount >= Decimal(10) ** 10
-    ):
-        raise InvalidRequest(fields={field: ["An amount above zero with at most 2 decimal places."]})
-    return amount.quantize(CENT)
-
-
-def _quantity(value: Any) -> Decimal:
-    try:
-        quantity = Decimal(str(value if value is not None else 1))
-    except (InvalidOperation, ValueError):
-        raise InvalidRequest(fields={"lines": ["A quantity is a number."]}) from None
-    if not quantity.is_finite() or quantity < 0 or quantity >= Decimal(10) ** 7:
-        raise InvalidRequest(fields={"lines": ["A quantity is a number, zero or more."]})
-    return quantity.quantize(Decimal("0.001"))
-
-
-def _lines(lines: list[dict[str, Any]] | None, amount: Decimal) -> list[LineInput]:
-    if not lines:
-        return [LineInput(amount=amount)]
-    parsed = [
-        LineInput(
-            amount=_money(line.get("amount"), "lines"),
-            sku=str(line.get("sku") or "").strip()[:64],
-            category=str(line.get("category") or "").strip()[:64],
-            quantity=_quantity(line.get("quantity")),
-        )
-        for line in lines
-    ]
-    return parsed
-
-
-def _check_lines_total(lines: list[LineInput], amount: Decimal) -> None:
-    if sum(line.amount for line in lines) != amount:
-        raise InvalidRequest(
-            "The lines must add up to the purchase amount.",
-            fields={"lines": ["The line amounts must add up to the purchase amount."]},
-        )
-
-
-def _replay_purchase(store: Store, external_id: str, digest: str) -> PurchaseOutcome | None:
-    purchase = Purchase.objects.filter(store=store, external_id=external_id).select_related("member").first()
-    if purchase is None:
-        return None
-    if purchase.payload_digest != digest:
-        raise DuplicateExternalId()
-    awards = list(Award.objects.filter(purchase=purchase).order_by("position"))
-    return PurchaseOutcome(purchase, awards, created=False)
-
-
 class _Granter:
     """How many points a campaign may still give this member: its per-member cap (what the
-    member already had from the capped campaigns is read in one query), then its total budget,
-    taken with a conditional UPDATE so concurrent purchases never overspend."""
+    member already had from every capped campaign is read once, when the first of them would
+    give), then its total budget, taken with a conditional UPDATE so concurrent purchases never
+    overspend."""
 
     def __init__(self, member: Member, campaigns: list[Campaign]):
         self.member = member
-        self.capped = [c.pk for c in campaigns if c.per_member_cap is not None]
+        self.capped = [campaign.pk for campaign in campaigns if campaign.per_member_cap is not None]
         self._used: dict[int, int] | None = None
 
     def used(self, campaign: Campaign) -> int:
@@ -142,7 +97,7 @@ class _Granter:
         return self._used.get(campaign.pk, 0)
 
     def __call__(self, campaign: Campaign, points: int) -> int:
-        if campaign.per_member_cap is not None:
+        if campaign.per_member_cap is not None and points > 0:
             points = min(points, max(campaign.per_member_cap - self.used(campaign), 0))
         return campaign_budget_take(campaign=campaign, points=points)
 
@@ -167,183 +122,413 @@ def campaign_budget_take(*, campaign: Campaign, points: int) -> int:
 
 
 def purchase_record(
-    *,
-    store: Store,
-    member_number: str,
-    external_id: str,
-    amount: Decimal | str,
-    currency: str,
-    purchased_at: datetime,
-    lines: list[dict[str, Any]] | None = None,
-    now: datetime | None = None,
+    *, store: Store, purchase: PurchaseInput | None = None, now: datetime | None = None, **fields: Any
 ) -> PurchaseOutcome:
     """Record a store's sale and credit its points, pending through the return window.
 
     The same ``external_id`` from the same store again is a replay (the first outcome, nothing
-    new); with a different payload it is ``DuplicateExternalId``.
+    new); with a different payload it is ``DuplicateExternalId``. Callers inside the site may
+    give the purchase's fields as keywords instead (``member_number``, ``external_id``,
+    ``amount``, ``currency``, ``purchased_at``, ``lines``): they are parsed by the same grammar.
     """
+    if purchase is None:
+        purchase = _input_from_fields(**fields)
+    elif fields:
+        raise TypeError(f"purchase_record() takes a PurchaseInput or fields, not both: {sorted(fields)}")
     now = now or timezone.now()
-    external_id = (external_id or "").strip()
-    if not external_id or len(external_id) > 100:
-        raise InvalidRequest(fields={"external_id": ["Required, at most 100 characters."]})
-    amount = _money(amount, "amount")
-    if timezone.is_naive(purchased_at):
-        raise InvalidRequest(fields={"purchased_at": ["A date and time with a timezone."]})
-    try:
-        purchased_at_utc = purchased_at.astimezone(UTC)
-    except OverflowError:
-        raise InvalidRequest(fields={"purchased_at": ["Out of range."]}) from None
-    line_inputs = _lines(lines, amount)
-    currency = (currency or "").strip().upper()
-    digest = payload_digest(
-        {
-            "member": member_number,
-            "amount": str(amount),
-            "currency": currency,
-            "purchased_at": purchased_at_utc.isoformat(),
-            "lines": [[str(li.amount), li.sku, li.category, str(li.quantity)] for li in line_inputs]
-            if lines
-            else [],
-        }
+    digest = purchase.digest
+    return record_once(
+        lock=lambda: _lock_member(store, purchase),
+        replay=lambda locked: _replay(store, purchase.external_id, digest, locked),
+        record=lambda locked: _record(store, purchase, digest, locked, now),
     )
-    with transaction.atomic():
-        if replay := _replay_purchase(store, external_id, digest):
-            return replay
-        found = (
-            Member.objects.filter(member_number=str(member_number))
-            .annotate(
-                buys_first=~Exists(Purchase.objects.filter(member=OuterRef("pk"))),
-                **membership_annotations(at=purchased_at),
-            )
-            .values_list("pk", "referred_by_id", "buys_first", "membership_multiplier", "membership_plan")
-            .first()
-        )
-        if found is None:
+
+
+def _input_from_fields(
+    *,
+    member_number: str,
+    external_id: str,
+    amount: Decimal | str,
+    currency: str,
+    purchased_at: datetime | str,
+    lines: list[dict[str, Any]] | None = None,
+) -> PurchaseInput:
+    def text(value: Any) -> Any:
+        return str(value) if isinstance(value, (Decimal, int)) and not isinstance(value, bool) else value
+
+    data: dict[str, Any] = {
+        "member": str(member_number),
+        "external_id": external_id,
+        "amount": text(amount),
+        "currency": currency,
+        "purchased_at": purchased_at,
+    }
+    if lines is not None:
+        data["lines"] = [{key: text(value) for key, value in line.items()} for line in lines]
+    return PurchaseInput.parse(data)
+
+
+@dataclass(frozen=True)
+class _Locked:
+    member: Member
+    # This store's purchase with the same external id, if any.
+    earlier_id: int | None
+    earlier_digest: str
+    # Whether the member had a purchase: read with the lock, but as of the statement's start
+    # (a purchase committed while the lock waited is not seen), so only a yes is certain.
+    had_purchases: bool
+    # The highest earn multiplier of the paid plans running at the purchase (None without one)
+    # and the code of the running membership (``members.memberships.membership_annotations``).
+    plan_multiplier: Decimal | None = None
+    plan_code: str | None = None
+    # On PostgreSQL, the id the purchase will have (taken from its sequence with the lock), so
+    # that its points can be written in the same statement as the purchase.
+    next_purchase_id: int | None = None
+
+
+def _lock_member(store: Store, purchase: PurchaseInput) -> _Locked:
+    """The member row, locked, with the id and digest of the store's purchase under the same
+    external id if there is one, whether the member had purchases and their paid plan at the
+    purchase: one statement. A member who had no purchase yet may be referred: their referrer,
+    whom a first purchase pays (``referral_settle``), is locked in the same statement, both in
+    ascending id (``members.locks``)."""
+    at = connection.ops.adapt_datetimefield_value(purchase.purchased_at)
+    params = {"store": store.pk, "external_id": purchase.external_id, "number": purchase.member, "at": at}
+    if connection.vendor != "postgresql":  # no row locks; the ORM converts the columns
+        rows = Member.objects.raw(f"SELECT m.*, {_EARLIER}{_LOCK_FROM}", params)
+        member = next((row for row in rows if row.member_number == purchase.member), None)
+        if member is None:
             raise MemberNotFound()
-        member_id, referrer_id, buys_first, plan_multiplier, plan_code = found
-        # A first purchase may pay the referrer too (referral_settle): both rows now, in id order.
-        member = lock_member(member_id, also=referrer_id if buys_first else None)
-        # Concurrent replays wait on the member lock; the first may have committed meanwhile.
-        if replay := _replay_purchase(store, external_id, digest):
-            return replay
-        if member.status != Member.Status.ACTIVE:
-            raise MemberInactive()
-        program = Program.load()
-        _check_lines_total(line_inputs, amount)
-        if currency != program.currency:
-            raise InvalidRequest(fields={"currency": [f"The program's currency is {program.currency}."]})
-        if purchased_at > now + CLOCK_SKEW:
-            raise InvalidRequest(fields={"purchased_at": ["A purchase cannot be in the future."]})
-        if purchased_at < now - timedelta(days=3650):
-            raise InvalidRequest(fields={"purchased_at": ["Too far in the past."]})
-        purchase_check_limits(store=store, amount=amount, purchased_at=purchased_at, now=now)
-        tier = Tier.objects.filter(pk=member.tier_id).first()
-        is_first = not Purchase.objects.filter(member=member).exists()
-        try:
-            with transaction.atomic():
-                purchase = Purchase.objects.create(
-                    member=member,
-                    store=store,
-                    external_id=external_id,
-                    amount=amount,
-                    currency=currency,
-                    purchased_at=purchased_at,
-                    available_at=purchased_at + timedelta(days=program.return_window_days),
-                    payload_digest=digest,
-                    created_at=now,
-                )
-        except IntegrityError:
-            # The same external id for another member, committed while we waited.
-            if replay := _replay_purchase(store, external_id, digest):
-                return replay
-            raise DuplicateExternalId() from None
+        return _Locked(
+            member,
+            member.earlier_id,
+            member.earlier_digest,
+            bool(member.had_purchases),
+            _multiplier(member.plan_multiplier),
+            member.plan_code,
+        )
+    rows = lock_member_rows(
+        f"SELECT {_MEMBER_COLUMNS}, {_EARLIER}, CASE WHEN m.member_number = %(number)s"
+        f" THEN nextval(pg_get_serial_sequence('members_purchase', 'id')) END{_LOCK_FROM}",
+        params,
+    )
+    width = len(_MEMBER_FIELDS)
+    row = next((row for row in rows if row[_NUMBER_INDEX] == purchase.member), None)
+    if row is None:
+        raise MemberNotFound()
+    values, (earlier_id, earlier_digest, had_purchases, plan_multiplier, plan_code, next_id) = (
+        row[:width],
+        row[width:],
+    )
+    member = Member.from_db("default", _MEMBER_FIELDS, values)
+    return _Locked(
+        member, earlier_id, earlier_digest, had_purchases, _multiplier(plan_multiplier), plan_code, next_id
+    )
 
-        campaigns = list(Campaign.objects.for_purchase(at=purchased_at, store=store, tier=tier))
-        offers = offers_for_purchase(member_id=member.pk, at=purchased_at)
-        context = PurchaseContext(
-            amount=amount,
-            lines=line_inputs,
-            base_rate=program.base_earn_rate,
-            tier_multiplier=tier.multiplier if tier else Decimal("1"),
-            tier_code=tier.code if tier else "",
-            plan_multiplier=Decimal(str(plan_multiplier)) if plan_multiplier else Decimal("1"),
-            plan_code=plan_code or "",
-            is_first_purchase=is_first,
-            policy=get_policy(),
-        )
-        grant = offers_grant(_Granter(member, campaigns))
-        result = Applicator(grant=grant).apply(context, [*campaigns, *offers])
 
-        PurchaseLine.objects.bulk_create(
-            PurchaseLine(
-                purchase=purchase,
-                sku=line.input.sku,
-                category=line.input.category,
-                quantity=line.input.quantity,
-                amount=line.input.amount,
-                points_awarded=line.points,
-            )
-            for line in result.lines
+def _multiplier(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+_MEMBER_FIELDS = [field.attname for field in Member._meta.concrete_fields]
+_MEMBER_COLUMNS = ", ".join(f"m.{field.column}" for field in Member._meta.concrete_fields)
+_NUMBER_INDEX = _MEMBER_FIELDS.index("member_number")
+# The running memberships at the purchase, as ``members.memberships.membership_annotations``.
+_RUNNING_PLANS = (
+    " FROM members_membership ms JOIN members_membershipplan pl ON pl.id = ms.plan_id"
+    " WHERE ms.member_id = m.id AND ms.starts_at <= %(at)s AND ms.ends_at > %(at)s"
+)
+_EARLIER = (
+    "(SELECT p.id FROM members_purchase p WHERE p.store_id = %(store)s AND p.external_id = %(external_id)s)"
+    " AS earlier_id,"
+    " (SELECT p.payload_digest FROM members_purchase p"
+    " WHERE p.store_id = %(store)s AND p.external_id = %(external_id)s) AS earlier_digest,"
+    " EXISTS (SELECT 1 FROM members_purchase WHERE member_id = m.id) AS had_purchases,"
+    f" (SELECT pl.earn_multiplier{_RUNNING_PLANS} ORDER BY pl.earn_multiplier DESC LIMIT 1)"
+    " AS plan_multiplier,"
+    f" (SELECT pl.code{_RUNNING_PLANS} ORDER BY ms.ends_at DESC, ms.id DESC LIMIT 1) AS plan_code"
+)
+# The member by number and, when they have no purchase yet, their referrer.
+_LOCK_FROM = (
+    " FROM members_member m WHERE m.member_number = %(number)s OR m.id = ("
+    "SELECT r.referred_by_id FROM members_member r WHERE r.member_number = %(number)s"
+    " AND NOT EXISTS (SELECT 1 FROM members_purchase q WHERE q.member_id = r.id))"
+)
+
+
+def _replay(store: Store, external_id: str, digest: str, locked: _Locked | None) -> PurchaseOutcome | None:
+    if locked is not None and locked.earlier_id is None:
+        return None
+    if locked is not None and locked.earlier_digest != digest:
+        raise DuplicateExternalId()
+    earlier = Purchase.objects.filter(store=store, external_id=external_id).select_related("member").first()
+    if earlier is None:
+        return None
+    if earlier.payload_digest != digest:
+        raise DuplicateExternalId()
+    awards = list(Award.objects.filter(purchase_id=earlier.pk).order_by("position"))
+    return PurchaseOutcome(earlier, awards, created=False)
+
+
+def _is_first_purchase(locked: _Locked, rules: list[Campaign | Offer]) -> bool:
+    """Whether this is the member's first purchase, when anything depends on it (a campaign or
+    an offer, a referral): a purchase seen with the lock is certain; none seen is read again."""
+    if locked.had_purchases or not (rules or locked.member.referred_by_id):
+        return False
+    return not Purchase.objects.filter(member_id=locked.member.pk).exists()
+
+
+def _record(
+    store: Store, purchase: PurchaseInput, digest: str, locked: _Locked, now: datetime
+) -> PurchaseOutcome:
+    member, program = locked.member, config.program()
+    _check_rules(purchase, member, program, store, now)
+    tiers = config.tiers()
+    tier = tiers.get(member.tier_id)
+    campaigns = campaigns_for_purchase(at=purchase.purchased_at, store=store, tier=tier)
+    offers: list[Offer] = []
+    if offers_may_apply(at=purchase.purchased_at):
+        offers = offers_for_purchase(member_id=member.pk, at=purchase.purchased_at)
+    is_first = _is_first_purchase(locked, [*campaigns, *offers])
+    context = PurchaseContext(
+        amount=purchase.amount,
+        lines=purchase.line_inputs,
+        base_rate=program.base_earn_rate,
+        tier_multiplier=tier.multiplier if tier else Decimal("1"),
+        tier_code=tier.code if tier else "",
+        plan_multiplier=locked.plan_multiplier or Decimal("1"),
+        plan_code=locked.plan_code or "",
+        is_first_purchase=is_first,
+        policy=get_policy(),
+    )
+    grant = offers_grant(_Granter(member, campaigns))
+    result = Applicator(grant=grant).apply(context, [*campaigns, *offers])
+    recorded = Purchase(
+        pk=locked.next_purchase_id,
+        member=member,
+        store=store,
+        external_id=purchase.external_id,
+        amount=purchase.amount,
+        currency=purchase.currency,
+        purchased_at=purchase.purchased_at,
+        available_at=purchase.purchased_at + timedelta(days=program.return_window_days),
+        points_awarded=result.points,
+        payload_digest=digest,
+        created_at=now,
+    )
+    # The qualifying value before this purchase comes back with it, unless no tier is higher.
+    window = qualifying_value_sql(program, as_of=now, member="%(member)s") if tiers.above(tier) else None
+    awards, value_before = _write(recorded, result, store, window, now)
+    if offers:
+        offer_uses_record(member_id=member.pk, purchase=recorded, awards=result.awards, now=now)
+
+    # After the points: this purchase earned at the tier the member had when they bought.
+    if value_before is not None:
+        value = value_before + _qualifying_gain(purchase, result.points, program, now)
+        tier_upgrade_if_qualified(member, now=now, value=value)
+    if is_first and member.referred_by_id:
+        referral_settle(member=member, purchase=recorded, program=program, now=now)
+    engagement_progress(member=member, trigger=f"purchase:{recorded.pk}", purchase=recorded, now=now)
+    return PurchaseOutcome(recorded, awards, created=True)
+
+
+def _check_rules(
+    purchase: PurchaseInput, member: Member, program: Program, store: Store, now: datetime
+) -> None:
+    """What the request's grammar cannot say: the member may earn, the lines add up, the
+    currency is the program's, the date is neither ahead of the clock nor ten years old, and the
+    store's limits hold (its largest amount; a partner's oldest date)."""
+    if member.status != Member.Status.ACTIVE:
+        raise MemberInactive()
+    purchase.check_lines_add_up()
+    if purchase.currency != program.currency:
+        raise InvalidRequest(fields={"currency": [f"The program's currency is {program.currency}."]})
+    if purchase.purchased_at > now + CLOCK_SKEW:
+        raise InvalidRequest(fields={"purchased_at": ["A purchase cannot be in the future."]})
+    if purchase.purchased_at < now - timedelta(days=3650):
+        raise InvalidRequest(fields={"purchased_at": ["Too far in the past."]})
+    purchase_check_limits(store=store, amount=purchase.amount, purchased_at=purchase.purchased_at, now=now)
+
+
+def _write(
+    purchase: Purchase, result: EarningResult, store: Store, window: tuple[str, dict] | None, now: datetime
+) -> tuple[list[Award], Decimal | None]:
+    """Write the purchase, its lines, its awards and its points; answer the awards and the
+    qualifying value before it. With the purchase's id known (PostgreSQL), its points go in the
+    same statement; otherwise (or when they must first pay off a debt) in the next."""
+    lines = [
+        PurchaseLine(
+            sku=line.input.sku,
+            category=line.input.category,
+            quantity=line.input.quantity,
+            amount=line.input.amount,
+            points_awarded=line.points,
         )
-        awards = Award.objects.bulk_create(
-            Award(
-                member=member,
-                purchase=purchase,
-                campaign=award.campaign,
-                source=award.source,
-                points=award.points,
-                position=position,
-                created_at=now,
-            )
-            for position, award in enumerate(result.awards)
+        for line in result.lines
+    ]
+    awards = [
+        Award(
+            member=purchase.member,
+            campaign=award.campaign,
+            source=award.source,
+            points=award.points,
+            position=position,
+            created_at=now,
         )
-        offer_uses_record(member_id=member.pk, purchase=purchase, awards=result.awards, now=now)
-        common = {
-            "member_id": member.pk,
-            "source_type": Source.PURCHASE,
-            "source_id": str(purchase.pk),
-            "earned_at": purchased_at,
-            "available_at": purchase.available_at,
-            "store": store,
-            "now": now,
+        for position, award in enumerate(result.awards)
+    ]
+    credit = {
+        "member": purchase.member,
+        "source_type": Source.PURCHASE,
+        "earned_at": purchase.purchased_at,
+        "available_at": purchase.available_at,
+        "store": store,
+        "now": now,
+    }
+    statement = None
+    if purchase.pk is not None and (credits := _credits(purchase, result.awards, store)):
+        statement = points_credit_statement(credits=credits, source_id=str(purchase.pk), **credit)
+    event = {
+        "type": "purchase.recorded",
+        "member_id": purchase.member_id,
+        "store_id": store.pk,
+        "now": now,
+    }
+    value_before = _insert_purchase(purchase, lines, awards, window, statement, event, store)
+    if statement is None and (credits := _credits(purchase, result.awards, store)):
+        points_credit_locked(credits=credits, source_id=str(purchase.pk), **credit)
+    return awards, value_before
+
+
+def _credits(purchase: Purchase, awards: list[SourceAward], store: Store) -> list[Credit]:
+    """The purchase's ledger credits: the base rate with the tier and plan multipliers, and one
+    entry for every campaign's and offer's points (the awards keep the breakdown), so the number
+    of statements does not grow with the number of campaigns."""
+    credits = []
+    earned = sum(award.points for award in awards if not award.is_bonus)
+    if earned > 0:
+        description = f"Purchase {purchase.external_id} at {store.name}"[:255]
+        credits.append(Credit(earned, f"purchase:{purchase.pk}", Kind.EARN, description))
+    bonuses = [award for award in awards if award.is_bonus]
+    if bonuses:  # campaigns' and offers' points
+        names = ", ".join(award.rule.name for award in bonuses)
+        description = f"{names} (purchase {purchase.external_id})"[:255]
+        points = sum(award.points for award in bonuses)
+        credits.append(Credit(points, f"purchase:{purchase.pk}:campaigns", Kind.BONUS, description))
+    return credits
+
+
+def _qualifying_gain(purchase: PurchaseInput, points: int, program: Program, now: datetime) -> Decimal:
+    """What this purchase adds to the member's qualifying value as of ``now``."""
+    if program.tier_metric == Program.TierMetric.POINTS:
+        return Decimal(points)  # its entries are dated now, inside the window
+    in_window = qualification_window_start(program, now) < purchase.purchased_at <= now
+    return purchase.amount if in_window else Decimal("0")
+
+
+def _insert_purchase(
+    purchase: Purchase,
+    lines: list[PurchaseLine],
+    awards: list[Award],
+    window: tuple[str, dict] | None,
+    credit: CreditStatement | None,
+    event: dict,
+    store: Store,
+) -> Decimal | None:
+    """Insert the purchase (``KeyTaken`` when the store's external id is taken), its lines, its
+    awards, its ``purchase.recorded`` outbox row (``event``: the event's fields but its data)
+    and, when given, its ledger credit, and answer the member's qualifying value before it
+    (``window`` is its SQL, or None when it is not wanted). On PostgreSQL, one statement."""
+    data = payloads.purchase_recorded(purchase, store)
+    if connection.vendor != "postgresql":
+        value = None
+        if window is not None:  # read first: the single statement's read predates the insert
+            sql, params = window
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT {sql}", {"member": purchase.member_id, **params})
+                value = money_from_db(cursor.fetchone()[0])
+        insert_keyed(purchase)
+        for row in (*lines, *awards):
+            row.purchase = purchase
+        PurchaseLine.objects.bulk_create(lines)
+        Award.objects.bulk_create(awards)
+        event_record(data=data, **event)
+        return value
+    lines_json = [
+        {
+            "sku": line.sku,
+            "category": line.category,
+            "quantity": str(line.quantity),
+            "amount": str(line.amount),
+            "points": line.points_awarded,
         }
-        earned = sum(a.points for a in result.awards if not a.is_bonus)
-        if earned > 0:
-            points_credit(
-                points=earned,
-                kind=Kind.EARN,
-                idempotency_key=f"purchase:{purchase.pk}",
-                description=f"Purchase {external_id} at {store.name}"[:255],
-                **common,
-            )
-        bonuses = [award for award in result.awards if award.is_bonus]
-        if bonuses:
-            # One entry for every campaign's and offer's points (the awards keep the breakdown),
-            # so the number of queries does not grow with the number of campaigns.
-            names = ", ".join(award.rule.name for award in bonuses)
-            points_credit(
-                points=sum(award.points for award in bonuses),
-                kind=Kind.BONUS,
-                idempotency_key=f"purchase:{purchase.pk}:campaigns",
-                description=f"{names} (purchase {external_id})"[:255],
-                **common,
-            )
-        purchase.points_awarded = result.points
-        Purchase.objects.filter(pk=purchase.pk).update(points_awarded=result.points)
+        for line in lines
+    ]
+    awards_json = [
+        {"campaign": award.campaign_id, "source": award.source, "points": award.points, "position": position}
+        for position, award in enumerate(awards)
+    ]
+    value_sql, value_params = window or ("NULL", {})
+    ctes = f"{_PURCHASE_CTES}, {credit.ctes}" if credit else _PURCHASE_CTES
+    outbox = event_values(data=data, **event)
+    if outbox is not None:
+        event_cte, event_params = outbox
+        ctes = f"{ctes}, {event_cte.replace('{source}', 'purchase')}"
+    params = {
+        "id": purchase.pk,
+        "member": purchase.member_id,
+        "store": purchase.store_id,
+        "external_id": purchase.external_id,
+        "amount": purchase.amount,
+        "currency": purchase.currency,
+        "purchased_at": purchase.purchased_at,
+        "available_at": purchase.available_at,
+        "points": purchase.points_awarded,
+        "digest": purchase.payload_digest,
+        "now": purchase.created_at,
+        "lines": json.dumps(lines_json),
+        "awards": json.dumps(awards_json),
+        **value_params,
+        **(credit.params if credit else {}),
+        **(event_params if outbox is not None else {}),
+    }
+    with hot_cursor() as cursor:
+        try:
+            cursor.execute(f"WITH {ctes} SELECT (SELECT id FROM purchase), {value_sql}", params)
+        except IntegrityError:
+            raise IdempotencyConflict() from None  # a ledger key in use: cannot happen for a new id
+        inserted, value = cursor.fetchone()
+    if inserted is None:
+        raise KeyTaken()
+    if outbox is not None:
+        event_written()
+    for award in awards:
+        award.purchase = purchase
+    return money_from_db(value) if window else None
 
-        # After the points: this purchase earned at the tier the member had when they bought.
-        member.tier = tier
-        tier_upgrade_if_qualified(member, now=now)
-        if is_first and member.referred_by_id:
-            referral_settle(member=member, purchase=purchase, program=program, now=now)
-        event_record(
-            type="purchase.recorded",
-            member_id=member.pk,
-            store_id=store.pk,
-            data=payloads.purchase_recorded(purchase, store),
-        )
-        engagement_progress(member=member, trigger=f"purchase:{purchase.pk}", purchase=purchase, now=now)
-        return PurchaseOutcome(purchase, awards, created=True)
+
+# The purchase with the id its lock took, its lines and its awards.
+_PURCHASE_CTES = """
+purchase AS (
+    INSERT INTO members_purchase (id, member_id, store_id, external_id, amount, currency, purchased_at,
+                                  available_at, points_awarded, refunded_amount, points_reversed,
+                                  payload_digest, created_at)
+    VALUES (%(id)s, %(member)s, %(store)s, %(external_id)s, %(amount)s, %(currency)s, %(purchased_at)s,
+            %(available_at)s, %(points)s, 0, 0, %(digest)s, %(now)s)
+    ON CONFLICT (store_id, external_id) DO NOTHING
+    RETURNING id
+), line AS (
+    INSERT INTO members_purchaseline (purchase_id, sku, category, quantity, amount, points_awarded)
+    SELECT purchase.id, line.sku, line.category, line.quantity, line.amount, line.points
+    FROM purchase, jsonb_to_recordset(%(lines)s::jsonb)
+                   AS line (sku varchar, category varchar, quantity numeric, amount numeric, points bigint)
+), award AS (
+    INSERT INTO campaigns_award (member_id, purchase_id, campaign_id, source, points, position, created_at)
+    SELECT %(member)s, purchase.id, award.campaign, award.source, award.points, award.position, %(now)s
+    FROM purchase, jsonb_to_recordset(%(awards)s::jsonb)
+                   AS award (campaign bigint, source varchar, points bigint, position smallint)
+)
+"""
 
 
 def referral_settle(
@@ -400,88 +585,3 @@ def referral_settle(
                 now=now,
             )
     return referral
-
-
-def _replay_refund(store: Store, external_id: str, digest: str) -> RefundOutcome | None:
-    refund = Refund.objects.filter(store=store, external_id=external_id).select_related("purchase").first()
-    if refund is None:
-        return None
-    if refund.payload_digest != digest:
-        raise DuplicateExternalId()
-    return RefundOutcome(refund, refund.purchase, created=False)
-
-
-def refund_record(
-    *,
-    store: Store,
-    purchase_external_id: str,
-    external_id: str,
-    amount: Decimal | str,
-    now: datetime | None = None,
-) -> RefundOutcome:
-    """Refund part or all of a store's purchase. Reverses
-    ``floor(points_awarded x refunded so far / amount)`` less what earlier refunds reversed, so a
-    full refund reverses exactly what was awarded; spent points leave a negative balance."""
-    now = now or timezone.now()
-    external_id = (external_id or "").strip()
-    if not external_id or len(external_id) > 100:
-        raise InvalidRequest(fields={"external_id": ["Required, at most 100 characters."]})
-    amount = _money(amount, "amount")
-    if not purchase_external_id or len(purchase_external_id) > 100 or "\x00" in purchase_external_id:
-        raise PurchaseNotFound()
-    purchase = Purchase.objects.filter(store=store, external_id=purchase_external_id).first()
-    if purchase is None:
-        raise PurchaseNotFound()
-    digest = payload_digest({"purchase": purchase.pk, "amount": str(amount)})
-    with transaction.atomic():
-        if replay := _replay_refund(store, external_id, digest):
-            return replay
-        member = lock_member(purchase.member_id)
-        if replay := _replay_refund(store, external_id, digest):
-            return replay
-        purchase = lock_row(Purchase.objects.filter(pk=purchase.pk))
-        left = purchase.amount - purchase.refunded_amount
-        if amount > left:
-            raise RefundExceedsPurchase(
-                f"{left} is left to refund of that purchase; {amount} asked.",
-                fields={"amount": [f"At most {left}."]},
-            )
-        refunded = purchase.refunded_amount + amount
-        target = math.floor(purchase.points_awarded * refunded / purchase.amount)
-        reverse = max(target - purchase.points_reversed, 0)
-        try:
-            with transaction.atomic():
-                refund = Refund.objects.create(
-                    purchase=purchase,
-                    store=store,
-                    external_id=external_id,
-                    amount=amount,
-                    points_reversed=reverse,
-                    payload_digest=digest,
-                    created_at=now,
-                )
-        except IntegrityError:
-            raise DuplicateExternalId() from None
-        if reverse:
-            points_reverse(
-                member_id=purchase.member_id,
-                source_type=Source.PURCHASE,
-                source_id=str(purchase.pk),
-                idempotency_key=f"refund:{refund.pk}",
-                points=reverse,
-                description=f"Refund {external_id} of purchase {purchase.external_id}"[:255],
-                now=now,
-            )
-        Purchase.objects.filter(pk=purchase.pk).update(
-            refunded_amount=refunded, points_reversed=F("points_reversed") + reverse
-        )
-        purchase.refunded_amount = refunded
-        purchase.points_reversed += reverse
-        event_record(
-            type="purchase.refunded",
-            member_id=purchase.member_id,
-            store_id=store.pk,
-            data=payloads.purchase_refunded(refund, purchase, store),
-        )
-        engagement_progress(member=member, trigger=f"refund:{refund.pk}", now=now)
-        return RefundOutcome(refund, purchase, created=True)

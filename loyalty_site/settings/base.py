@@ -47,12 +47,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "loyalty_site.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the session's user and messages step aside for /api/ (loyalty_site.middleware).
+    "loyalty_site.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "loyalty_site.middleware.AuthenticationMiddleware",
+    "loyalty_site.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "loyalty_site.staff.two_factor.StaffTwoFactorMiddleware",
@@ -131,7 +132,8 @@ ACCOUNT_RATE_LIMITS = {
 # --- cache and sessions ----------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's Redis backend, keeping one client per connection pool (loyalty_site.cache).
+    CACHES = {"default": {"BACKEND": "loyalty_site.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # allauth's rate limits need a cache every process shares; the database is one.
     CACHES = {
@@ -140,7 +142,8 @@ else:
             "LOCATION": "loyalty_cache",
         }
     }
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are kept in the database and read through the cache: a page view reads no session row.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- mail ------------------------------------------------------------------------------------
 EMAIL_URL = env.str("EMAIL_URL", default="")
@@ -185,6 +188,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["loyalty_site.api.throttling.StoreKeyThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "loyalty_site.api.negotiation.FirstRendererNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "loyalty_site.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -217,6 +221,9 @@ LOGGING = {
 # --- program tunables (LOYALTY_ prefix) ------------------------------------------------------
 # Members per chunk of a set-based job; each chunk is one transaction.
 LOYALTY_JOB_CHUNK_SIZE = env.int("LOYALTY_JOB_CHUNK_SIZE", default=5000)
+# The hot paths' statements are prepared by PostgreSQL (members.statements); false behind a
+# connection pooler in transaction mode that cannot keep prepared statements.
+LOYALTY_PREPARED_STATEMENTS = env.bool("LOYALTY_PREPARED_STATEMENTS", default=True)
 # The public address used in mails and referral links.
 LOYALTY_SITE_URL = env.str("LOYALTY_SITE_URL", default="http://127.0.0.1:8000")
 # Webhooks (members/webhooks/conf.py has the rest): http and loopback receivers only when on.

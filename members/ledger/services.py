@@ -10,14 +10,17 @@ they came from, so they keep their original expiry.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max, Sum
 from django.utils import timezone
 
+from .. import config
 from ..errors import (
     IdempotencyConflict,
     InsufficientPoints,
@@ -34,10 +37,10 @@ from ..models import (
     LotAllocation,
     Member,
     PointLot,
-    Program,
     Store,
     User,
 )
+from ..statements import hot_cursor
 
 Kind = LedgerEntry.Kind
 Source = LedgerEntry.Source
@@ -52,6 +55,20 @@ class Posting:
 
     entry: LedgerEntry
     created: bool
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One credit of ``points_credit_locked``: its own entry and its own lot."""
+
+    points: int
+    idempotency_key: str
+    kind: str = Kind.EARN
+    description: str = ""
+
+
+CREDIT_KINDS = (Kind.EARN, Kind.BONUS, Kind.ADJUST, Kind.REVERSAL)
+DEBIT_KINDS = (Kind.REDEEM, Kind.ADJUST)
 
 
 def points_credit(
@@ -74,26 +91,239 @@ def points_credit(
     whose purchase or activity earned them."""
     _check_points(points)
     _check_key(idempotency_key)
-    if kind not in (Kind.EARN, Kind.BONUS, Kind.ADJUST, Kind.REVERSAL):
+    if kind not in CREDIT_KINDS:
         raise InvalidRequest(f"A credit cannot be of kind {kind!r}.")
-    now = now or timezone.now()
     with transaction.atomic():
         member = lock_member(member_id)
         if replay := _replay(idempotency_key, member=member, kind=kind, points=points):
             return replay
+        (entry,) = points_credit_locked(
+            member=member,
+            credits=[Credit(points, idempotency_key, kind, description)],
+            source_type=source_type,
+            source_id=source_id,
+            earned_at=earned_at,
+            available_at=available_at,
+            created_by=created_by,
+            store=store,
+            now=now,
+        )
+        return Posting(entry, created=True)
+
+
+def points_credit_locked(
+    *,
+    member: Member,
+    credits: Sequence[Credit],
+    source_type: str,
+    source_id: str = "",
+    earned_at: datetime | None = None,
+    available_at: datetime | None = None,
+    created_by: User | None = None,
+    store: Store | None = None,
+    now: datetime | None = None,
+) -> list[LedgerEntry]:
+    """``points_credit`` for a caller that already holds ``member`` locked in its open
+    transaction (and has not changed its balances since): each credit opens its own lot, all
+    from one source with the same dates. On PostgreSQL the entries, the lots and the balances
+    are one statement. There is no replay check: every key must be new, and a key in use is
+    ``IdempotencyConflict``, after which the caller's transaction can only roll back."""
+    plan = _CreditPlan.make(member, credits, earned_at, available_at, now)
+    if not plan.one_statement:
+        return _credit_rows(member, credits, source_type, source_id, plan, created_by, store)
+    statement = _credit_statement(member, credits, source_type, source_id, plan, created_by, store)
+    with hot_cursor() as cursor:
+        try:
+            cursor.execute(f"WITH {statement.ctes} SELECT id FROM ledger_entry ORDER BY id", statement.params)
+        except IntegrityError:
+            raise IdempotencyConflict() from None
+        ids = [row[0] for row in cursor.fetchall()]
+    for entry, entry_id in zip(statement.entries, ids, strict=True):
+        entry.pk = entry_id
+    return statement.entries
+
+
+@dataclass(frozen=True)
+class CreditStatement:
+    """A credit to write inside a caller's own statement: ``ctes`` are its common table
+    expressions (``ledger_entry``, ``ledger_lot``, ``ledger_balance``) to put in a ``WITH``, and
+    ``params`` their named parameters (all ``ledger_...``). The member's balances have already
+    moved in memory; the caller runs the statement in the transaction that holds the lock, and a
+    key in use fails it (``IdempotencyConflict``)."""
+
+    ctes: str
+    params: dict[str, Any]
+    entries: list[LedgerEntry]  # what it writes, without their ids
+
+
+def points_credit_statement(
+    *,
+    member: Member,
+    credits: Sequence[Credit],
+    source_type: str,
+    source_id: str,
+    earned_at: datetime | None = None,
+    available_at: datetime | None = None,
+    store: Store | None = None,
+    now: datetime | None = None,
+) -> CreditStatement | None:
+    """``points_credit_locked`` as part of the caller's statement (a purchase writes itself and
+    its points at once), or None when the credit must be written a row at a time (points that
+    first pay off a debt, or a database other than PostgreSQL): then call
+    ``points_credit_locked``."""
+    plan = _CreditPlan.make(member, credits, earned_at, available_at, now)
+    if not plan.one_statement:
+        return None
+    return _credit_statement(member, credits, source_type, source_id, plan, None, store)
+
+
+@dataclass(frozen=True)
+class _CreditPlan:
+    now: datetime
+    available_at: datetime
+    expires_at: datetime | None
+    one_statement: bool
+
+    @classmethod
+    def make(
+        cls,
+        member: Member,
+        credits: Sequence[Credit],
+        earned_at: datetime | None,
+        available_at: datetime | None,
+        now: datetime | None,
+    ) -> _CreditPlan:
+        for credit in credits:
+            _check_points(credit.points)
+            _check_key(credit.idempotency_key)
+            if credit.kind not in CREDIT_KINDS:
+                raise InvalidRequest(f"A credit cannot be of kind {credit.kind!r}.")
         if member.status in (Member.Status.CLOSED, Member.Status.ERASED):
             raise MemberInactive()
-        available_at = available_at or now
-        program = Program.load()
+        now = now or timezone.now()
+        return cls(
+            now=now,
+            available_at=available_at or now,
+            expires_at=config.program().lot_expiry(earned_at or now),
+            one_statement=not _debt(member) and connection.vendor == "postgresql",
+        )
+
+
+def _credit_statement(
+    member: Member,
+    credits: Sequence[Credit],
+    source_type: str,
+    source_id: str,
+    plan: _CreditPlan,
+    created_by: User | None,
+    store: Store | None,
+) -> CreditStatement:
+    now, pending = plan.now, plan.available_at > plan.now
+    entries, total = [], member.points_total
+    for credit in credits:
+        total += credit.points
+        _check_range(total)
+        entries.append(
+            LedgerEntry(
+                member=member,
+                kind=credit.kind,
+                points=credit.points,
+                balance_after=total,
+                source_type=source_type,
+                source_id=source_id,
+                description=credit.description,
+                idempotency_key=credit.idempotency_key,
+                created_by=created_by,
+                store=store,
+                created_at=now,
+            )
+        )
+    points = sum(credit.points for credit in credits)
+    if pending:
+        member.points_pending += points
+    else:
+        member.points_available += points
+    member.last_activity_at = max(member.last_activity_at or now, now)
+    _check_balances(member, total)
+    rows = [
+        {
+            "kind": entry.kind,
+            "points": entry.points,
+            "balance_after": entry.balance_after,
+            "description": entry.description,
+            "key": entry.idempotency_key,
+        }
+        for entry in entries
+    ]
+    params = {
+        "ledger_member": member.pk,
+        "ledger_credits": json.dumps(rows),
+        "ledger_source_type": source_type,
+        "ledger_source_id": source_id,
+        "ledger_created_by": created_by.pk if created_by else None,
+        "ledger_store": store.pk if store else None,
+        "ledger_now": now,
+        "ledger_pending": pending,
+        "ledger_available_at": plan.available_at,
+        "ledger_expires_at": plan.expires_at,
+        "ledger_available": member.points_available,
+        "ledger_pending_total": member.points_pending,
+        "ledger_last_activity_at": member.last_activity_at,
+    }
+    return CreditStatement(_CREDIT_CTES, params, entries)
+
+
+# The entries (in order, so their ids follow their balances), a lot for each, and the member's
+# cached balances.
+_CREDIT_CTES = """
+ledger_entry AS (
+    INSERT INTO members_ledgerentry (member_id, kind, points, balance_after, source_type, source_id,
+                                     description, idempotency_key, created_by_id, store_id, created_at)
+    SELECT %(ledger_member)s, c.kind, c.points, c.balance_after, %(ledger_source_type)s,
+           %(ledger_source_id)s, c.description, c.key, %(ledger_created_by)s::bigint,
+           %(ledger_store)s::bigint, %(ledger_now)s
+    FROM jsonb_to_recordset(%(ledger_credits)s::jsonb)
+         AS c (kind varchar, points bigint, balance_after bigint, description varchar, key varchar)
+    ORDER BY c.balance_after
+    RETURNING id, points
+), ledger_lot AS (
+    INSERT INTO members_pointlot (member_id, entry_id, points, remaining, is_pending, available_at,
+                                  expires_at, created_at)
+    SELECT %(ledger_member)s, ledger_entry.id, ledger_entry.points, ledger_entry.points,
+           %(ledger_pending)s, %(ledger_available_at)s, %(ledger_expires_at)s::timestamptz, %(ledger_now)s
+    FROM ledger_entry
+), ledger_balance AS (
+    UPDATE members_member
+    SET points_available = %(ledger_available)s, points_pending = %(ledger_pending_total)s,
+        last_activity_at = %(ledger_last_activity_at)s
+    WHERE id = %(ledger_member)s
+)
+"""
+
+
+def _credit_rows(
+    member: Member,
+    credits: Sequence[Credit],
+    source_type: str,
+    source_id: str,
+    plan: _CreditPlan,
+    created_by: User | None,
+    store: Store | None,
+) -> list[LedgerEntry]:
+    """The same as ``_CREDIT_CTES``, a row at a time: on other databases, and when the points
+    first pay off a debt (which takes them from the new lots with allocations)."""
+    now, available_at, expires_at = plan.now, plan.available_at, plan.expires_at
+    entries = []
+    for credit in credits:
         debt = _debt(member)
         entry = _write_entry(
             member,
-            kind=kind,
-            points=points,
-            idempotency_key=idempotency_key,
+            kind=credit.kind,
+            points=credit.points,
+            idempotency_key=credit.idempotency_key,
             source_type=source_type,
             source_id=source_id,
-            description=description,
+            description=credit.description,
             created_by=created_by,
             store=store,
             now=now,
@@ -101,21 +331,22 @@ def points_credit(
         lot = PointLot.objects.create(
             member=member,
             entry=entry,
-            points=points,
-            remaining=points,
+            points=credit.points,
+            remaining=credit.points,
             is_pending=available_at > now,
             available_at=available_at,
-            expires_at=program.lot_expiry(earned_at or now),
+            expires_at=expires_at,
             created_at=now,
         )
         if lot.is_pending:
-            member.points_pending += points
+            member.points_pending += credit.points
         else:
-            member.points_available += points
+            member.points_available += credit.points
         _settle_debt(member, entry, debt, lots=[lot])
-        member.last_activity_at = max(member.last_activity_at or now, now)
-        _save_balances(member, entry)
-        return Posting(entry, created=True)
+        entries.append(entry)
+    member.last_activity_at = max(member.last_activity_at or now, now)
+    _save_balances(member, entries[-1])
+    return entries
 
 
 def points_debit(
@@ -136,19 +367,60 @@ def points_debit(
     ``store``: the store whose redemption spends them."""
     _check_points(points)
     _check_key(idempotency_key)
-    if kind not in (Kind.REDEEM, Kind.ADJUST):
+    if kind not in DEBIT_KINDS:
         raise InvalidRequest(f"A debit cannot be of kind {kind!r}.")
-    now = now or timezone.now()
     with transaction.atomic():
         member = lock_member(member_id)
         if replay := _replay(idempotency_key, member=member, kind=kind, points=-points):
             return replay
-        if member.status != Member.Status.ACTIVE:
-            raise MemberInactive()
-        if member.points_available < points:
-            raise InsufficientPoints(
-                f"The member has {max(member.points_available, 0)} points available; {points} are needed."
-            )
+        entry = points_debit_locked(
+            member=member,
+            points=points,
+            idempotency_key=idempotency_key,
+            source_type=source_type,
+            source_id=source_id,
+            kind=kind,
+            description=description,
+            created_by=created_by,
+            store=store,
+            now=now,
+        )
+        return Posting(entry, created=True)
+
+
+def points_debit_locked(
+    *,
+    member: Member,
+    points: int,
+    idempotency_key: str,
+    source_type: str,
+    source_id: str = "",
+    kind: str = Kind.REDEEM,
+    description: str = "",
+    created_by: User | None = None,
+    store: Store | None = None,
+    now: datetime | None = None,
+) -> LedgerEntry:
+    """``points_debit`` for a caller that already holds ``member`` locked in its open
+    transaction (and has not changed its balances since). On PostgreSQL the entry, the lots it
+    takes, their allocations and the balance are one statement. No replay check: the key must be
+    new, and a key in use is ``IdempotencyConflict``, after which the caller's transaction can
+    only roll back."""
+    _check_points(points)
+    _check_key(idempotency_key)
+    if kind not in DEBIT_KINDS:
+        raise InvalidRequest(f"A debit cannot be of kind {kind!r}.")
+    if member.status != Member.Status.ACTIVE:
+        raise MemberInactive()
+    if member.points_available < points:
+        raise InsufficientPoints(
+            f"The member has {max(member.points_available, 0)} points available; {points} are needed."
+        )
+    now = now or timezone.now()
+    balance_after = member.points_total - points
+    _check_range(balance_after)
+    member.last_activity_at = max(member.last_activity_at or now, now)
+    if connection.vendor != "postgresql":
         entry = _write_entry(
             member,
             kind=kind,
@@ -162,11 +434,85 @@ def points_debit(
             now=now,
         )
         taken = _take(member, entry, points, _open_lots(member, pending=False))
-        if taken != points:  # the cache said there were enough: the ledger disagrees with itself
-            raise RuntimeError(f"Member {member.pk}: available lots hold less than the balance.")
-        member.last_activity_at = max(member.last_activity_at or now, now)
+        _check_taken(member, taken, points)
         _save_balances(member, entry)
-        return Posting(entry, created=True)
+        return entry
+    member.points_available -= points
+    _check_balances(member, balance_after)
+    with hot_cursor() as cursor:
+        try:
+            cursor.execute(
+                _DEBIT_SQL,
+                {
+                    "member": member.pk,
+                    "kind": kind,
+                    "points": points,
+                    "balance_after": balance_after,
+                    "source_type": source_type,
+                    "source_id": source_id,
+                    "description": description,
+                    "key": idempotency_key,
+                    "created_by": created_by.pk if created_by else None,
+                    "store": store.pk if store else None,
+                    "now": now,
+                    "available": member.points_available,
+                    "last_activity_at": member.last_activity_at,
+                },
+            )
+        except IntegrityError:
+            raise IdempotencyConflict() from None
+        entry_id, taken = cursor.fetchone()
+    _check_taken(member, taken, points)
+    return LedgerEntry(
+        pk=entry_id,
+        member=member,
+        kind=kind,
+        points=-points,
+        balance_after=balance_after,
+        source_type=source_type,
+        source_id=source_id,
+        description=description,
+        idempotency_key=idempotency_key,
+        created_by=created_by,
+        store=store,
+        created_at=now,
+    )
+
+
+# The entry, the available lots it empties soonest-expiring first (LOT_ORDER) with an
+# allocation each, and the member's balance, in one statement; it answers what the lots gave.
+_DEBIT_SQL = """
+WITH entry AS (
+    INSERT INTO members_ledgerentry (member_id, kind, points, balance_after, source_type, source_id,
+                                     description, idempotency_key, created_by_id, store_id, created_at)
+    VALUES (%(member)s, %(kind)s, -%(points)s, %(balance_after)s, %(source_type)s, %(source_id)s,
+            %(description)s, %(key)s, %(created_by)s::bigint, %(store)s::bigint, %(now)s)
+    RETURNING id
+), open AS (
+    SELECT id, remaining,
+           SUM(remaining) OVER (ORDER BY expires_at ASC NULLS LAST, id) - remaining AS before
+    FROM members_pointlot
+    WHERE member_id = %(member)s AND remaining > 0 AND NOT is_pending
+), take AS (
+    SELECT id, LEAST(remaining, %(points)s - before) AS points FROM open WHERE before < %(points)s
+), taken AS (
+    UPDATE members_pointlot lot SET remaining = lot.remaining - take.points
+    FROM take WHERE lot.id = take.id
+    RETURNING lot.id, take.points
+), allocation AS (
+    INSERT INTO members_lotallocation (entry_id, lot_id, points)
+    SELECT entry.id, taken.id, taken.points FROM entry, taken
+), balance AS (
+    UPDATE members_member SET points_available = %(available)s, last_activity_at = %(last_activity_at)s
+    WHERE id = %(member)s
+)
+SELECT entry.id, (SELECT COALESCE(SUM(points), 0) FROM taken) FROM entry
+"""
+
+
+def _check_taken(member: Member, taken: int, points: int) -> None:
+    if taken != points:  # the cache said there were enough: the ledger disagrees with itself
+        raise RuntimeError(f"Member {member.pk}: available lots hold less than the balance.")
 
 
 def points_reverse(
@@ -538,17 +884,17 @@ def _check_range(balance_after: int) -> None:
 def _write_entry(member: Member, *, kind: str, points: int, now: datetime, **fields) -> LedgerEntry:
     _check_range(member.points_total + points)
     try:
-        with transaction.atomic():
-            return LedgerEntry.objects.create(
-                member=member,
-                kind=kind,
-                points=points,
-                balance_after=member.points_total + points,
-                created_at=now,
-                **fields,
-            )
+        return LedgerEntry.objects.create(
+            member=member,
+            kind=kind,
+            points=points,
+            balance_after=member.points_total + points,
+            created_at=now,
+            **fields,
+        )
     except IntegrityError:
         # Another member's entry holds the key (the member lock serialises this member's own).
+        # No savepoint: the transaction this runs in is rolled back by the raise.
         raise IdempotencyConflict() from None
 
 
@@ -595,9 +941,13 @@ def _settle_debt(member: Member, entry: LedgerEntry, debt: int, *, lots: list[Po
     member.points_available += paid
 
 
-def _save_balances(member: Member, entry: LedgerEntry) -> None:
-    if member.points_total != entry.balance_after or member.points_pending < 0:
+def _check_balances(member: Member, balance_after: int) -> None:
+    if member.points_total != balance_after or member.points_pending < 0:
         raise RuntimeError(f"Member {member.pk}: balances would disagree with the journal.")
+
+
+def _save_balances(member: Member, entry: LedgerEntry) -> None:
+    _check_balances(member, entry.balance_after)
     Member.objects.filter(pk=member.pk).update(
         points_available=member.points_available,
         points_pending=member.points_pending,

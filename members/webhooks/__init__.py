@@ -8,6 +8,6 @@ Celery to the endpoints stores register, signed like Stripe's.
   a webhook may point; ``tasks``: the Celery side, with the sweeper on the beat.
 """
 
-from .events import EVENT_TYPES, event_record, events_record_sql
+from .events import EVENT_TYPES, event_record, event_values, event_written, events_record_sql
 
-__all__ = ["EVENT_TYPES", "event_record", "events_record_sql"]
+__all__ = ["EVENT_TYPES", "event_record", "event_values", "event_written", "events_record_sql"]

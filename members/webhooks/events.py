@@ -8,10 +8,12 @@ an event whose task never reached the broker is picked up by the sweeper on the 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -70,6 +72,51 @@ def event_record(
     WebhookEvent.objects.create(
         type=type, member_id=member_id, store_id=store_id, data=data, created_at=now or timezone.now()
     )
+    _dispatch_once_after_commit()
+
+
+# The outbox row of ``event_values``, as a common table expression of the caller's statement:
+# written once for every row of the CTE named ``{source}`` (none when that CTE returns none).
+EVENT_CTE = """
+{name} AS (
+    INSERT INTO members_webhookevent (type, member_id, store_id, data, created_at)
+    SELECT %({name}_type)s, %({name}_member)s::bigint, %({name}_store)s::bigint, %({name}_data)s::jsonb,
+           %({name}_now)s
+    FROM {source}
+)
+"""
+
+
+def event_values(
+    *,
+    type: str,  # noqa: A002
+    member_id: int | None,
+    data: dict[str, Any],
+    store_id: int | None = None,
+    now: datetime | None = None,
+    name: str = "event",
+) -> tuple[str, dict[str, Any]] | None:
+    """``event_record`` for a caller that writes the outbox row inside one of its own statements
+    (PostgreSQL): the CTE (``EVENT_CTE`` with ``{source}`` still to fill) and its named
+    parameters, or None when events are off. Once the statement wrote the row, call
+    ``event_written``."""
+    if type not in EVENT_TYPES:
+        raise ValueError(f"Unknown event type {type!r}.")
+    if not events_enabled():
+        return None
+    params = {
+        f"{name}_type": type,
+        f"{name}_member": member_id,
+        f"{name}_store": store_id,
+        f"{name}_data": json.dumps(data, cls=DjangoJSONEncoder),
+        f"{name}_now": now or timezone.now(),
+    }
+    return EVENT_CTE.replace("{name}", name), params
+
+
+def event_written() -> None:
+    """After a caller's own statement wrote an outbox row (``event_values``): queue the dispatch
+    once the transaction commits, as ``event_record`` does."""
     _dispatch_once_after_commit()
 
 

@@ -4,10 +4,13 @@ spending) and every error code the contract names."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -206,27 +209,77 @@ def test_no_key_or_a_revoked_key_is_a_401(anonymous_client, member, store, api_k
     assert not Purchase.objects.exists()
 
 
-@pytest.mark.parametrize("campaigns", [1, 6])
-def test_a_purchase_takes_a_fixed_number_of_queries(
-    api_client, member, django_assert_max_num_queries, campaigns
+def queries_of_a_purchase(api_client, member, **payload) -> list[str]:
+    """The queries of one purchase once the process has warmed up (its key, the program, the
+    tiers and the campaigns kept): a first purchase warms it."""
+    warm_up = purchase_payload(member, f"warm-up-{payload['external_id']}", amount="1.00")
+    api_client.post(URL, warm_up, format="json")
+    with CaptureQueriesContext(connection) as captured:
+        response = api_client.post(URL, purchase_payload(member, **payload), format="json")
+    assert response.status_code == 201, response.content
+    return [query["sql"] for query in captured.captured_queries]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # the request's own transaction, not a savepoint in the test's
+def test_a_purchase_with_no_campaign_takes_at_most_8_queries(
+    api_client, program, django_assert_max_num_queries, monkeypatch
 ):
-    for i in range(campaigns):
-        campaign(
-            code=f"c{i}",
-            kind=Campaign.Kind.FIXED_BONUS if i % 2 else Campaign.Kind.MULTIPLIER,
-            bonus_points=10,
-            per_member_cap=1000 if i % 3 == 0 else None,
-        )
-    lines = [{"category": f"c{i}", "amount": "10.00"} for i in range(10)]
+    # The outbox's dispatch runs on a Celery worker after the commit, not in the request (the
+    # test settings run tasks eagerly, inside the request's on_commit).
+    from members.webhooks import tasks
 
-    # 42, one for the offers the member may use, and one INSERT of the purchase.recorded event
-    # into the outbox, in the purchase's transaction.
-    with django_assert_max_num_queries(44):
-        response = api_client.post(URL, purchase_payload(member, amount="100.00", lines=lines), format="json")
+    dispatched = []
+    monkeypatch.setattr(tasks.webhook_events_dispatch_task, "delay", lambda *a, **k: dispatched.append(a))
+    member = factories.MemberFactory()
+    api_client.post(URL, purchase_payload(member, "warm-up", amount="1.00"), format="json")
 
-    assert response.status_code == 201 and len(response.json()["awards"]) == campaigns + 1
+    with django_assert_max_num_queries(8) as captured:
+        response = api_client.post(URL, purchase_payload(member), format="json")
+
+    assert response.status_code == 201
+    statements = [query["sql"] for query in captured.captured_queries]
+    # BEGIN, the member locked with the replay look-up and the paid plan, the purchase with its
+    # points and its purchase.recorded outbox row, COMMIT.
+    assert len(statements) == 4, statements
+    assert any("members_webhookevent" in sql for sql in statements) and dispatched
+    assert statements[0] == "BEGIN" and statements[-1] == "COMMIT"
+    assert not any("SAVEPOINT" in sql for sql in statements)
+    assert ledger_violations() == []
+
+
+@pytest.mark.parametrize("lines", [0, 10])
+def test_each_campaign_adds_no_query(api_client, member, lines):
+    """Campaigns of every kind, some capped per member (the caps are read once, whatever their
+    number); budgets aside, which take their points with one UPDATE each."""
+
+    def campaigns(count: int) -> None:
+        Campaign.objects.update(is_active=False)
+        for i in range(count):
+            campaign(
+                code=f"c{count}-{i}",
+                kind=Campaign.Kind.FIXED_BONUS if i % 2 else Campaign.Kind.MULTIPLIER,
+                bonus_points=10,
+                per_member_cap=1000 if i % 3 == 0 else None,
+            )
+
+    extra = {"lines": [{"category": f"c{i}", "amount": "10.00"} for i in range(lines)]} if lines else {}
+    counts = []
+    for number, external_id in ((1, "T-1"), (6, "T-6")):
+        campaigns(number)
+        counts.append(len(queries_of_a_purchase(api_client, member, external_id=external_id, **extra)))
+
+    assert counts[0] == counts[1]
+    if connection.vendor == "postgresql":
+        assert counts[0] <= 5  # the 4 of a purchase, and the one read of the caps when one gives
+
+
+def test_a_replay_takes_at_most_5_queries(api_client, member, django_assert_max_num_queries):
+    api_client.post(URL, purchase_payload(member), format="json")
+
     with django_assert_max_num_queries(5):
-        replay = api_client.post(URL, purchase_payload(member, amount="100.00", lines=lines), format="json")
+        replay = api_client.post(URL, purchase_payload(member), format="json")
+
     assert replay.status_code == 200
 
 
@@ -374,3 +427,36 @@ def test_ten_concurrent_refund_replays_reverse_once(api_key, program, threads):
     assert Refund.objects.count() == 1
     assert LedgerEntry.objects.filter(member=member, kind="reversal").count() == 1
     assert refresh(member).points_pending == 60
+
+
+@pytest.mark.parametrize("same_payload", [True, False])
+def test_a_key_taken_while_the_purchase_worked_rolls_it_all_back(
+    api_client, member, monkeypatch, same_payload
+):
+    """The race ``record_once`` closes without a savepoint: another request commits the same
+    external id after this one's look-up. This one's insert meets the key, its whole transaction
+    (campaign budget included) rolls back, and it answers from a fresh read: the first answer
+    for the same payload, 409 for another."""
+    from campaigns.services import purchases
+
+    budgeted = campaign(code="bonus", kind=Campaign.Kind.FIXED_BONUS, bonus_points=10, budget_points=100)
+    first = api_client.post(URL, purchase_payload(member), format="json").json()
+    lock = purchases._lock_member
+    monkeypatch.setattr(
+        purchases,
+        "_lock_member",
+        lambda store, purchase: dataclasses.replace(lock(store, purchase), earlier_id=None),  # missed it
+    )
+    entries, spent = LedgerEntry.objects.count(), Campaign.objects.get(pk=budgeted.pk).spent_points
+
+    again = purchase_payload(member) if same_payload else purchase_payload(member, amount="99.00")
+    response = api_client.post(URL, again, format="json")
+
+    if same_payload:
+        assert response.status_code == 200 and response.json() == first
+    else:
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "duplicate_external_id"
+    assert LedgerEntry.objects.count() == entries and Purchase.objects.count() == 1
+    assert Campaign.objects.get(pk=budgeted.pk).spent_points == spent == 10
+    assert ledger_violations() == []

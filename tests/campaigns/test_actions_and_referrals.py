@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.demo import seed_program as seed_rules
+from campaigns.inputs import PurchaseInput
 from campaigns.models import Referral
 from campaigns.services import birthday_bonuses_award, purchase_record, signup_bonus_award
 from campaigns.tasks import birthday_bonuses_award_task
@@ -38,14 +39,14 @@ def store(db):
 
 
 def buy(store, member: Member, external_id: str, amount: str = "50.00") -> None:
-    purchase_record(
-        store=store,
-        member_number=member.member_number,
-        external_id=external_id,
-        amount=amount,
-        currency="USD",
-        purchased_at=NOW - timedelta(minutes=1),
-    )
+    purchase = {
+        "member": member.member_number,
+        "external_id": external_id,
+        "amount": amount,
+        "currency": "USD",
+        "purchased_at": NOW - timedelta(minutes=1),
+    }
+    purchase_record(store=store, purchase=PurchaseInput.parse(purchase))
 
 
 def entries(member: Member, source: str) -> list[int]:
@@ -383,19 +384,30 @@ def test_a_first_purchase_locks_the_referrer_with_the_member_in_id_order(rules, 
         return [
             q["sql"]
             for q in queries.captured_queries
-            if "FOR UPDATE" in q["sql"] and '"members_member"' in q["sql"]
+            if "FOR UPDATE" in q["sql"] and "members_member" in q["sql"]
         ]
 
     first = member_locks("f1")
     later = member_locks("f2")
 
-    # One statement takes both rows, in id order, before anything else: never the new member
+    # One statement takes both rows, in id order, before anything else (the purchase's lock: the
+    # member by number and, while they have no purchase, their referrer): never the new member
     # first and the referrer after it, which would deadlock against a job locking in id order.
-    assert f"IN ({member.pk}, {friend.pk})" in first[0] or f"IN ({friend.pk}, {member.pk})" in first[0]
-    assert 'ORDER BY "members_member"."id" ASC' in first[0]
+    assert "ORDER BY m.id FOR UPDATE OF m" in first[0] and "referred_by_id" in first[0]
     assert Referral.objects.get().status == "rewarded"
-    # Later purchases pay no referral and lock the member alone.
-    assert later and all(f'"members_member"."id" = {friend.pk} ' in sql for sql in later)
+    # Later purchases pay no referral: the purchase's lock is the only one.
+    assert len(later) == 1 and "ORDER BY m.id FOR UPDATE OF m" in later[0]
+    # What the statement locks: a referred member with no purchase yet comes with their referrer,
+    # in ascending id; a member who bought before comes alone.
+    from campaigns.services import purchases
+    from members.locks import lock_member_rows
+
+    newcomer = member_enroll(email="new@example.org", first_name="New", referral_code=member.referral_code)
+    cases = ((newcomer.member_number, [member.pk, newcomer.pk]), (friend.member_number, [friend.pk]))
+    for number, expected in cases:
+        with transaction.atomic():
+            rows = lock_member_rows(f"SELECT m.id{purchases._LOCK_FROM}", {"number": number})
+        assert [row[0] for row in rows] == expected
 
 
 def test_a_birthday_pays_only_when_the_date_was_on_file_30_days_before(rules):

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from campaigns.inputs import PurchaseInput
 from campaigns.models import Award, Campaign
 from campaigns.services import purchase_record, refund_record
 from members.ledger.invariants import ledger_violations
@@ -26,15 +27,15 @@ def store(db):
 
 
 def buy(store, member: Member, external_id: str, amount: str = "100.00", **extra):
-    return purchase_record(
-        store=store,
-        member_number=member.member_number,
-        external_id=external_id,
-        amount=amount,
-        currency="USD",
-        purchased_at=extra.pop("purchased_at", NOW - timedelta(minutes=5)),
+    purchase = {
+        "member": member.member_number,
+        "external_id": external_id,
+        "amount": amount,
+        "currency": "USD",
+        "purchased_at": extra.pop("purchased_at", NOW - timedelta(minutes=5)),
         **extra,
-    )
+    }
+    return purchase_record(store=store, purchase=PurchaseInput.parse(purchase))
 
 
 def bonus_campaign(code: str = "bonus", points: int = 40, **fields) -> Campaign:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from campaigns.inputs import PurchaseInput
 from campaigns.models import Campaign
 from campaigns.services import purchase_record, refund_record
 from members.ledger.invariants import ledger_violations
@@ -43,14 +44,14 @@ def test_refunds_in_any_split_reverse_exactly_what_was_awarded(program, cents, c
                 ends_at=NOW + timedelta(days=1),
             )
         amount = Decimal(cents) / 100
-        awarded = purchase_record(
-            store=store,
-            member_number=member.member_number,
-            external_id="p",
-            amount=str(amount),
-            currency="USD",
-            purchased_at=NOW - timedelta(hours=1),
-        ).purchase.points_awarded
+        purchase = {
+            "member": member.member_number,
+            "external_id": "p",
+            "amount": str(amount),
+            "currency": "USD",
+            "purchased_at": NOW - timedelta(hours=1),
+        }
+        awarded = purchase_record(store=store, purchase=PurchaseInput.parse(purchase)).purchase.points_awarded
         # Split the amount into refunds proportional to the cuts, the last taking the rest.
         total_cut = sum(cuts)
         parts = [Decimal(cents * c // total_cut) / 100 for c in cuts[:-1]]

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.engine import Applicator, LineInput, PurchaseContext
+from campaigns.inputs import PurchaseInput
 from campaigns.models import Award, Campaign
 from campaigns.services import campaigns_settle, purchase_record, refund_record
 from campaigns.tasks import campaigns_settle_task
@@ -34,14 +35,14 @@ def store(db):
 
 
 def buy(store, member: Member, external_id: str, amount: str, days_ago: int = 10) -> None:
-    purchase_record(
-        store=store,
-        member_number=member.member_number,
-        external_id=external_id,
-        amount=amount,
-        currency="USD",
-        purchased_at=NOW - timedelta(days=days_ago),
-    )
+    purchase = {
+        "member": member.member_number,
+        "external_id": external_id,
+        "amount": amount,
+        "currency": "USD",
+        "purchased_at": NOW - timedelta(days=days_ago),
+    }
+    purchase_record(store=store, purchase=PurchaseInput.parse(purchase))
 
 
 def threshold(**fields) -> Campaign:
@@ -195,15 +196,15 @@ def test_the_command_and_the_task_settle(store, member, capsys):
 
 def test_retroactive_category_and_first_purchase_campaigns(store, program):
     buyer, newcomer = factories.MemberFactory(), factories.MemberFactory()
-    purchase_record(
-        store=store,
-        member_number=buyer.member_number,
-        external_id="mixed",
-        amount="60.00",
-        currency="USD",
-        purchased_at=NOW - timedelta(days=10),
-        lines=[{"category": "coffee", "amount": "40.00"}, {"category": "books", "amount": "20.00"}],
-    )
+    mixed = {
+        "member": buyer.member_number,
+        "external_id": "mixed",
+        "amount": "60.00",
+        "currency": "USD",
+        "purchased_at": NOW - timedelta(days=10),
+        "lines": [{"category": "coffee", "amount": "40.00"}, {"category": "books", "amount": "20.00"}],
+    }
+    purchase_record(store=store, purchase=PurchaseInput.parse(mixed))
     refund_record(store=store, purchase_external_id="mixed", external_id="half", amount="30.00")
     buy(store, buyer, "before", "10.00", days_ago=40)
     buy(store, newcomer, "first", "25.00")

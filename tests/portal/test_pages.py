@@ -82,10 +82,33 @@ def test_query_count_is_fixed_whatever_the_history(
     assert response.status_code == 200
 
 
-# session, user, member, then the page's own reads (the dashboard: program twice, tier progress,
-# next tier, keep-the-tier, recent, pending, expiring, the chart; offers, category affinity and
-# reward options; the paid plan, the household; the streak; the profile: its badges).
+# session, user, member, then the page's own reads (the dashboard, on other databases than
+# PostgreSQL: tier progress, keep-the-tier, recent, pending, expiring, the chart; offers,
+# category affinity and reward options; the paid plan, the household; the streak; the profile:
+# its badges).
 MAX_QUERIES = {"portal:dashboard": 18, "portal:history": 5, "portal:profile": 4, "portal:card": 7}
+
+
+@pytest.mark.postgres
+def test_the_dashboard_reads_a_year_of_history_in_one_query(
+    member_client, portal_member, django_assert_max_num_queries
+):
+    Member.objects.filter(pk=portal_member.pk).update(
+        tier=Tier.objects.get(code="silver"), tier_held_until=timezone.now() + timedelta(days=90)
+    )
+    give_history(portal_member, 200)
+    member_client.get(reverse("portal:dashboard"))  # the process keeps the program and the tiers
+
+    # The session (through the cache: none), the user, the member, and everything the page shows
+    # of the ledger in one; then one each for the paid plan, the household, the offers, the
+    # category affinity and the reward options.
+    with django_assert_max_num_queries(8) as captured:
+        response = member_client.get(reverse("portal:dashboard"))
+
+    assert response.status_code == 200
+    assert "django_session" not in captured.captured_queries[0]["sql"]
+    html = response.content.decode()
+    assert 'data-testid="tier-keep"' in html and "Points earned and used per month" in html
 
 
 def test_history_filters_pages_and_sorts(member_client, portal_member):

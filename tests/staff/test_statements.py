@@ -12,7 +12,7 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from campaigns.services.purchases import purchase_record, refund_record
+from campaigns.services import purchase_record, refund_record
 from loyalty_site.staff.reports import partner_statements, statement_month, store_statement
 from members.api_keys import api_key_create
 from members.cards import card_token_issue
