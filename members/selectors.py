@@ -50,7 +50,7 @@ def member_expiring_points(
     In inactivity mode lots carry no date: everything the member holds lapses together, on the
     day they will have been inactive for the program's expiry days (what the expiry job and the
     reminders count from), unless they earn or spend before then."""
-    program = program or Program.load()
+    program = program or config.program()
     if program.expiry_mode == Program.ExpiryMode.INACTIVITY:
         points = member.points_available + member.points_pending
         last_active = member.last_activity_at or member.enrolled_at

@@ -8,8 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
+from . import config
 from .memberships import member_membership
-from .models import LedgerEntry, Member, Program
+from .models import LedgerEntry, Member
 from .selectors import member_expiring_points, member_tier_progress
 from .stores import personal_data_visible
 
@@ -122,8 +123,8 @@ class MemberSerializer(serializers.Serializer):
     membership = MembershipRefSerializer(allow_null=True)
 
     def to_representation(self, member: Member) -> dict:
-        program = Program.load()
-        progress = member_tier_progress(member, program=program)
+        program = config.program()
+        progress = member_tier_progress(member)
         upcoming = progress.next_tier
         personal = {
             "email": member.email,
