@@ -209,6 +209,7 @@ class Referral(models.Model):
     class Status(models.TextChoices):
         REWARDED = "rewarded", "Rewarded"
         REFUSED = "refused", "Refused"
+        REVERSED = "reversed", "Reversed (the purchase was refunded)"
 
     referrer = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
     referred = models.OneToOneField(Member, on_delete=models.CASCADE, related_name="referral")

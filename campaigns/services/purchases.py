@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection
-from django.db.models import F, Sum
+from django.db.models import F, Subquery, Sum
 from django.utils import timezone
 
 from members import config
@@ -38,6 +38,7 @@ from members.ledger.services import (
     points_credit,
     points_credit_locked,
     points_credit_statement,
+    points_reverse,
 )
 from members.locks import lock_member, lock_member_rows
 from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Store
@@ -529,6 +530,45 @@ purchase AS (
                    AS award (campaign bigint, source varchar, points bigint, position smallint)
 )
 """
+
+
+def referral_paid_by(purchase_ref) -> Subquery:
+    """The referrer of the rewarded referral that purchase ``purchase_ref`` paid (an
+    ``OuterRef``), for folding into the query that reads the purchase."""
+    return Subquery(
+        Referral.objects.filter(purchase=purchase_ref, status=Referral.Status.REWARDED).values(
+            "referrer_id"
+        )[:1]
+    )
+
+
+def referral_reverse(*, purchase: Purchase, now: datetime) -> Referral | None:
+    """A full refund of the purchase that paid a referral takes both credits back, once. The
+    caller holds both members locked (``lock_member(..., also=referrer)``); the referral turns
+    ``reversed`` in a conditional update, so a second full refund finds nothing to do."""
+    referral = Referral.objects.filter(purchase=purchase, status=Referral.Status.REWARDED).first()
+    if referral is None:
+        return None
+    reversed_now = Referral.objects.filter(pk=referral.pk, status=Referral.Status.REWARDED).update(
+        status=Referral.Status.REVERSED, reason="purchase_refunded"
+    )
+    if not reversed_now:
+        return None
+    sides = (
+        ("referrer", referral.referrer_id, referral.referrer_points),
+        ("referred", referral.referred_id, referral.referred_points),
+    )
+    for side, member_id, points in sides:
+        if points:
+            points_reverse(
+                member_id=member_id,
+                source_type=Source.REFERRAL,
+                source_id=str(referral.pk),
+                idempotency_key=f"referral:{referral.pk}:{side}:refunded",
+                description="Referral bonus reversed: the purchase was refunded",
+                now=now,
+            )
+    return referral
 
 
 def referral_settle(

@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import F
+from django.db.models import F, OuterRef
 from django.utils import timezone
 
 from members.errors import InvalidRequest
@@ -22,6 +22,7 @@ from members.webhooks import event_record, payloads
 from ..engagement.services import engagement_progress
 from ..errors import DuplicateExternalId, PurchaseNotFound, RefundExceedsPurchase
 from ..inputs import payload_digest
+from .purchases import referral_paid_by, referral_reverse
 from .replays import insert_keyed, record_once
 
 CENT = Decimal("0.01")
@@ -67,7 +68,13 @@ def refund_record(
     amount = _money(amount, "amount")
     if not purchase_external_id or len(purchase_external_id) > 100 or "\x00" in purchase_external_id:
         raise PurchaseNotFound()
-    purchase = Purchase.objects.filter(store=store, external_id=purchase_external_id).first()
+    # With the referrer of a referral this purchase paid, if any: a full refund takes it back,
+    # so both members are locked at once, in id order.
+    purchase = (
+        Purchase.objects.filter(store=store, external_id=purchase_external_id)
+        .annotate(paid_referrer_id=referral_paid_by(OuterRef("pk")))
+        .first()
+    )
     if purchase is None:
         raise PurchaseNotFound()
     digest = payload_digest({"purchase": purchase.pk, "amount": str(amount)})
@@ -126,6 +133,12 @@ def refund_record(
             data=payloads.purchase_refunded(refund, locked, store),
         )
         engagement_progress(member=member, trigger=f"refund:{refund.pk}", now=now)
+        if purchase.paid_referrer_id and locked.refunded_amount >= locked.amount:
+            referral_reverse(purchase=locked, now=now)
         return RefundOutcome(refund, locked, created=True)
 
-    return record_once(lock=lambda: lock_member(purchase.member_id), replay=replay, record=record)
+    return record_once(
+        lock=lambda: lock_member(purchase.member_id, also=purchase.paid_referrer_id),
+        replay=replay,
+        record=record,
+    )

@@ -438,3 +438,41 @@ def test_a_member_sets_the_birth_date_once_and_it_starts_the_30_days(rules, memb
     assert abs(updated.birth_date_set_at - timezone.now()) < timedelta(minutes=1)
     with pytest.raises(InvalidRequest):
         member_profile_update(member=member, birth_date=date(1991, 1, 1), **profile)
+
+
+def test_a_full_refund_of_the_purchase_that_paid_a_referral_reverses_both_credits_once(rules, store, member):
+    """Given a friend whose first purchase paid the referral on both sides: a partial refund
+    leaves the bonuses; refunding the rest reverses both, once; refunding is then over."""
+    from campaigns.services import refund_record
+
+    code = member.referral_code
+    friend = member_enroll(email="friend@example.org", first_name="Friend", referral_code=code)
+    buy(store, friend, "f1", "50.00")
+    assert entries(member, "referral") == [250] and entries(friend, "referral") == [100]
+
+    refund_record(store=store, purchase_external_id="f1", external_id="r1", amount="20.00")
+    assert Referral.objects.get().status == "rewarded"
+    assert entries(member, "referral") == [250]
+
+    refund_record(store=store, purchase_external_id="f1", external_id="r2", amount="30.00")
+    refund_record(store=store, purchase_external_id="f1", external_id="r2", amount="30.00")  # a replay
+
+    referral = Referral.objects.get()
+    assert (referral.status, referral.reason) == ("reversed", "purchase_refunded")
+    assert entries(member, "referral") == [250, -250]
+    assert entries(friend, "referral") == [100, -100]
+    assert ledger_violations() == []
+
+
+def test_a_refund_of_a_later_purchase_leaves_the_referral_paid(rules, store, member):
+    from campaigns.services import refund_record
+
+    code = member.referral_code
+    friend = member_enroll(email="friend@example.org", first_name="Friend", referral_code=code)
+    buy(store, friend, "f1")
+    buy(store, friend, "f2")
+
+    refund_record(store=store, purchase_external_id="f2", external_id="r2", amount="50.00")
+
+    assert Referral.objects.get().status == "rewarded"
+    assert entries(member, "referral") == [250]
