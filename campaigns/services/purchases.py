@@ -155,8 +155,8 @@ def _lock_member(store: Store, purchase: PurchaseInput) -> _Locked:
         return _Locked(member, member.earlier_id, member.earlier_digest, bool(member.had_purchases))
     with hot_cursor() as cursor:
         cursor.execute(
-            f"SELECT {_MEMBER_COLUMNS}, {_EARLIER}, nextval(pg_get_serial_sequence('members_purchase', 'id'))"
-            f"{_LOCK_FROM} FOR UPDATE OF m",
+            f"SELECT {_MEMBER_COLUMNS}, {_EARLIER}, nextval('members_purchase_id_seq'){_LOCK_FROM}"
+            " FOR UPDATE OF m",
             params,
         )
         row = cursor.fetchone()
