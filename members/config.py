@@ -1,20 +1,22 @@
 """What every request reads and staff change a few times a year (the program's settings, the
-tiers, the stores' API keys, and, registered by the campaigns app, the campaigns a purchase may
-meet), kept in each process's memory and checked against one version stamp in the shared cache
-(Redis in production) at most once per request.
+tiers, the stores' API keys, and, registered by their apps, the campaigns a purchase may meet
+and the rewards), kept in each process's memory and checked against one version stamp in the
+shared cache (Redis in production) at most once per request.
 
-Saving, updating or deleting one of those rows (admin, the tier-draft publish, revoking a key) bumps
-the stamp through ``config_changed``: the models' signals and their querysets' ``update`` call
-it, so every process reloads on its next request. The stamp is bumped at once, so this process
-and the rest of its transaction see the change, and again after the change commits: another
-process that reloaded in between read the rows as they were, and the second bump makes it read
-them again. While a change of this process waits for its commit, nothing is kept.
+Saving, updating or deleting one of those rows (admin, the tier-draft publish, revoking a key)
+bumps the stamp through ``config_changed``: the models' signals and their querysets' ``update``
+call it, so every process reloads on its next request. The stamp is bumped at once, so this
+process and the rest of its transaction see the change, and again after the change commits:
+another process that reloaded in between read the rows as they were, and the second bump makes
+it read them again. While a change of this process waits for its commit, nothing is kept. When
+the cache cannot be reached, nothing is kept either: every read goes to the database.
 
 Values kept here are shared by every request of the process: read them, never change them.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -30,6 +32,7 @@ from django.db import models, transaction
 if TYPE_CHECKING:
     from .models import Program, Tier
 
+logger = logging.getLogger(__name__)
 STAMP_KEY = "loyalty:config:stamp"
 # Outside requests (a task recording a CSV of purchases), how long a stamp read holds.
 RECHECK_SECONDS = 1.0
@@ -92,7 +95,10 @@ def _committed() -> None:
 
 
 def _bump() -> None:
-    cache.set(STAMP_KEY, uuid.uuid4().hex, timeout=None)
+    try:
+        cache.set(STAMP_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:  # the cache is down: processes read no stamp, so keep nothing (_read_stamp)
+        logger.warning("could not bump the config stamp", exc_info=True)
     _state.values = {}
     _state.stamp = None
 
@@ -102,10 +108,14 @@ def _recent(read_at: float) -> bool:
 
 
 def _read_stamp() -> str:
-    stamp = cache.get(STAMP_KEY)
-    if stamp is None:  # a new or cleared cache: start a stamp (another process may win the race)
-        cache.add(STAMP_KEY, uuid.uuid4().hex, timeout=None)
+    try:
         stamp = cache.get(STAMP_KEY)
+        if stamp is None:  # a new or cleared cache: start a stamp (another process may win the race)
+            cache.add(STAMP_KEY, uuid.uuid4().hex, timeout=None)
+            stamp = cache.get(STAMP_KEY)
+    except Exception:  # the cache is down: a stamp of its own, so that what is loaded is not kept
+        logger.warning("could not read the config stamp", exc_info=True)
+        return f"unreachable:{uuid.uuid4().hex}"
     return stamp
 
 

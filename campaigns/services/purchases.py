@@ -26,12 +26,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection
+from django.db import connection
 from django.db.models import F, Subquery, Sum
 from django.utils import timezone
 
 from members import config
-from members.errors import IdempotencyConflict, InvalidRequest, MemberInactive, MemberNotFound
+from members.errors import InvalidRequest, MemberInactive, MemberNotFound
 from members.ledger.services import (
     Credit,
     CreditStatement,
@@ -494,10 +494,8 @@ def _insert_purchase(
         **(event_params if outbox is not None else {}),
     }
     with hot_cursor() as cursor:
-        try:
-            cursor.execute(f"WITH {ctes} SELECT (SELECT id FROM purchase), {value_sql}", params)
-        except IntegrityError:
-            raise IdempotencyConflict() from None  # a ledger key in use: cannot happen for a new id
+        # The ledger keys are the new purchase's id: none can be in use.
+        cursor.execute(f"WITH {ctes} SELECT (SELECT id FROM purchase), {value_sql}", params)
         inserted, value = cursor.fetchone()
     if inserted is None:
         raise KeyTaken()

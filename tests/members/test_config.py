@@ -213,3 +213,20 @@ def test_another_process_sees_a_change_on_its_next_request(program):
     thread.join(10)
 
     assert seen == [14, 21]
+
+
+def test_without_the_cache_every_read_goes_to_the_database(program, monkeypatch, django_assert_num_queries):
+    config.program()
+
+    def down(*args, **kwargs):
+        raise ConnectionError("the cache is down")
+
+    monkeypatch.setattr(config.cache, "get", down)
+    monkeypatch.setattr(config.cache, "set", down)
+    config.forget()
+    program = Program.load()
+    program.return_window_days = 9
+    program.save()  # the bump cannot reach the cache: the save still goes through
+
+    with django_assert_num_queries(1):
+        assert config.program().return_window_days == 9
