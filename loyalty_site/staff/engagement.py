@@ -14,7 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import segno
+from django.conf import settings
 from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from campaigns.models import Badge, Challenge, ChallengeCompletion, ChallengeProgress, EventCheckIn, EventRsvp
 
@@ -79,3 +83,26 @@ def engagement_figures(*, as_of: datetime, months: int = MONTHS) -> EngagementFi
         )
         engaged.append((start, members.count()))
     return EngagementFigures(challenges, badges, engaged)
+
+
+@dataclass(frozen=True)
+class CheckInPoster:
+    """What staff print for an event's door: its check-in address and the same as a QR code."""
+
+    event: object
+    url: str
+    qr: SafeString
+
+
+def check_in_posters(events) -> list[CheckInPoster]:
+    """A member who scans the poster opens the event's check-in page in the portal (logged in,
+    they check in; the link carries the event's secret, so only those at the door have it)."""
+    posters = []
+    for event in events:
+        url = settings.LOYALTY_SITE_URL.rstrip("/") + reverse(
+            "engagement:check_in", args=[event.code, event.check_in_secret]
+        )
+        svg = segno.make(url, error="m").svg_inline(scale=4, border=2, title="Check-in code", omitsize=True)
+        # segno draws path data only (the fixed title aside): nothing of the URL is written as text.
+        posters.append(CheckInPoster(event, url, mark_safe(svg)))
+    return posters

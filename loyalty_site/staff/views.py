@@ -188,8 +188,10 @@ def engagement_view(request):
         return redirect("admin:index")
     from campaigns.models import Event
 
-    from .engagement import engagement_figures
+    from .engagement import check_in_posters, engagement_figures
 
     figures = engagement_figures(as_of=timezone.now())
     events = list(Event.objects.filter(is_active=True, ends_at__gt=timezone.now()).order_by("starts_at")[:10])
-    return render(request, "staff/engagement.html", {"figures": figures, "events": events})
+    return render(
+        request, "staff/engagement.html", {"figures": figures, "posters": check_in_posters(events)}
+    )
