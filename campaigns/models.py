@@ -35,7 +35,22 @@ class CampaignQuerySet(ConfigQuerySet):
         return qs.distinct().order_by("-priority", "pk")
 
 
-class Campaign(models.Model):
+class LineTargeting:
+    """Categories and SKUs a rule targets, stored comma-separated (``categories``, ``skus``)."""
+
+    categories: str
+    skus: str
+
+    @property
+    def category_list(self) -> set[str]:
+        return {c.strip().lower() for c in self.categories.split(",") if c.strip()}
+
+    @property
+    def sku_list(self) -> set[str]:
+        return {s.strip().lower() for s in self.skus.split(",") if s.strip()}
+
+
+class Campaign(LineTargeting, models.Model):
     class Kind(models.TextChoices):
         MULTIPLIER = "multiplier", "Points multiplier on the whole purchase"
         FIXED_BONUS = "fixed_bonus", "Fixed bonus per purchase"
@@ -93,14 +108,6 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def category_list(self) -> set[str]:
-        return {c.strip().lower() for c in self.categories.split(",") if c.strip()}
-
-    @property
-    def sku_list(self) -> set[str]:
-        return {s.strip().lower() for s in self.skus.split(",") if s.strip()}
 
     @property
     def source(self) -> str:
@@ -357,7 +364,7 @@ class OfferQuerySet(ConfigQuerySet):
     counters = frozenset({"spent_points"})
 
 
-class Offer(models.Model):
+class Offer(LineTargeting, models.Model):
     """A personalised offer for the members of a segment (or an uploaded list): a strategy of the
     earning engine like a campaign (``campaigns.engine.strategies``), applied to a member's
     purchase while it is theirs to use, up to ``uses_per_member`` times and within its budget.
@@ -422,14 +429,6 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def category_list(self) -> set[str]:
-        return {c.strip().lower() for c in self.categories.split(",") if c.strip()}
-
-    @property
-    def sku_list(self) -> set[str]:
-        return {s.strip().lower() for s in self.skus.split(",") if s.strip()}
 
     @property
     def source(self) -> str:

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from members.models import Member, Purchase
 
+from .budgets import budget_take
 from .engine.applicator import Grant, SourceAward
 from .errors import OfferNotFound
 from .models import Campaign, Offer, OfferActivation, OfferTarget, OfferUse, SegmentMember
@@ -100,33 +101,13 @@ def offers_for_purchase(*, member_id: int, at: datetime) -> list[Offer]:
     return list(_open_offers(member_id, at).filter(activated | automatic).order_by("-priority", "pk"))
 
 
-def offer_budget_take(*, offer: Offer, points: int) -> int:
-    """Take up to ``points`` from the offer's budget with a conditional UPDATE (concurrent
-    purchases never overspend); returns how many were taken."""
-    if points <= 0:
-        return 0
-    if offer.budget_points is None:
-        return points
-    while points > 0:
-        taken = Offer.objects.filter(pk=offer.pk, spent_points__lte=F("budget_points") - points).update(
-            spent_points=F("spent_points") + points
-        )
-        if taken:
-            return points
-        row = Offer.objects.filter(pk=offer.pk).values("budget_points", "spent_points").first()
-        if row is None:
-            return 0
-        points = min(points, row["budget_points"] - row["spent_points"])
-    return 0
-
-
 def offers_grant(campaign_grant: Grant) -> Grant:
     """The applicator's ``grant``: offers take from their own budget (uses per member were
     checked when they were read), campaigns go through ``campaign_grant``."""
 
     def grant(rule: Campaign | Offer, points: int) -> int:
         if isinstance(rule, Offer):
-            return offer_budget_take(offer=rule, points=points)
+            return budget_take(rule, points)
         return campaign_grant(rule, points)
 
     return grant

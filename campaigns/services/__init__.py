@@ -1,6 +1,6 @@
 """Every write of earning, one transaction each. The public services:
 
-- purchases: ``purchase_record``, ``referral_settle``, ``campaign_budget_take``
+- purchases: ``purchase_record``, ``referral_settle``
 - refunds: ``refund_record``
 - actions: ``activity_submit``, ``activity_approve``, ``activity_reject``, ``signup_bonus_award``,
   ``birthday_bonuses_award`` (the ``birthday_bonuses`` job; ``ways_to_earn`` is a selector,
@@ -20,7 +20,7 @@ from .actions import (
     signup_bonus_award,
 )
 from .imports import purchase_import_create, purchase_import_process_chunk
-from .purchases import PurchaseOutcome, campaign_budget_take, purchase_record, referral_settle
+from .purchases import PurchaseOutcome, purchase_record, referral_settle
 from .refunds import RefundOutcome, refund_record
 from .settlement import SettlementReport, campaigns_settle
 
@@ -34,7 +34,6 @@ __all__ = [
     "activity_reject",
     "activity_submit",
     "birthday_bonuses_award",
-    "campaign_budget_take",
     "campaigns_settle",
     "purchase_import_create",
     "purchase_import_process_chunk",

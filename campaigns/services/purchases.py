@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Subquery, Sum
+from django.db.models import Subquery, Sum
 from django.utils import timezone
 
 from members import config
@@ -52,6 +52,7 @@ from members.tiers import (
 )
 from members.webhooks import event_record, event_values, event_written, payloads
 
+from ..budgets import budget_take
 from ..engagement.services import engagement_progress
 from ..engine import Applicator, PurchaseContext
 from ..engine.applicator import EarningResult, SourceAward
@@ -100,26 +101,7 @@ class _Granter:
     def __call__(self, campaign: Campaign, points: int) -> int:
         if campaign.per_member_cap is not None and points > 0:
             points = min(points, max(campaign.per_member_cap - self.used(campaign), 0))
-        return campaign_budget_take(campaign=campaign, points=points)
-
-
-def campaign_budget_take(*, campaign: Campaign, points: int) -> int:
-    """Take up to ``points`` from the campaign's budget; returns how many were taken."""
-    if points <= 0:
-        return 0
-    if campaign.budget_points is None:
-        return points
-    while points > 0:
-        taken = Campaign.objects.filter(pk=campaign.pk, spent_points__lte=F("budget_points") - points).update(
-            spent_points=F("spent_points") + points
-        )
-        if taken:
-            return points
-        row = Campaign.objects.filter(pk=campaign.pk).values("budget_points", "spent_points").first()
-        if row is None or row["budget_points"] is None:
-            return 0 if row is None else points
-        points = min(points, row["budget_points"] - row["spent_points"])
-    return 0
+        return budget_take(campaign, points)
 
 
 def purchase_record(

@@ -37,10 +37,10 @@ from members.locks import lock_members_in
 from members.models import JobRun, LedgerEntry, Program
 from members.tiers import tier_id_at_sql
 
+from ..budgets import budget_take
 from ..engine.strategies import SETTLED_KINDS, CampaignStrategy, SettlementInput, Sql, strategy_for
 from ..models import Campaign
 from ..policy import EarningPolicy, get_policy
-from .purchases import campaign_budget_take
 
 logger = logging.getLogger(__name__)
 
@@ -256,7 +256,7 @@ def _campaign_pay(
         if campaign.budget_points is not None:
             cursor.execute(f"SELECT COALESCE(SUM(points), 0) FROM {due.name}")
             (wanted,) = cursor.fetchone()
-            granted = campaign_budget_take(campaign=campaign, points=int(wanted))
+            granted = budget_take(campaign, int(wanted))
             if granted < wanted:
                 # The budget ends inside this chunk: members in id order get theirs while it lasts.
                 within_budget.fill(
