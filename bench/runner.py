@@ -96,9 +96,7 @@ def _vacuum(tables: list[str]) -> None:
             cursor.execute(f"VACUUM ANALYZE {table}")
 
 
-def worker_main(
-    name: str, as_of: datetime, first_id: int, last_id: int, chunk_size: int | None
-) -> dict:
+def worker_main(name: str, as_of: datetime, first_id: int, last_id: int, chunk_size: int | None) -> dict:
     """Run in a fresh process: the job over one id range; report time, rows and peak RSS."""
     connection.ensure_connection()
     baseline_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -122,9 +120,7 @@ def worker_main(
     }
 
 
-def _worker(
-    name: str, as_of: datetime, first_id: int, last_id: int, chunk_size: int | None
-) -> dict:
+def _worker(name: str, as_of: datetime, first_id: int, last_id: int, chunk_size: int | None) -> dict:
     command = [
         sys.executable,
         str(settings.BASE_DIR / "manage.py"),
@@ -165,9 +161,7 @@ def bench_cases(
             continue
         as_of = now + offset
         log(f"{name} (as of {as_of:%Y-%m-%d %H:%M}):")
-        floor_seconds, floor_rows = _timed(
-            lambda name=name, as_of=as_of: floor_run(name, as_of=as_of)
-        )
+        floor_seconds, floor_rows = _timed(lambda name=name, as_of=as_of: floor_run(name, as_of=as_of))
         log(
             f"  floor (one statement, rolled back): {floor_seconds:.2f} s, "
             f"{floor_rows:,} {COMPARABLE[name][0]}"

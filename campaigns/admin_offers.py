@@ -66,8 +66,9 @@ class OfferTargetsForm(forms.ModelForm):
         model = Offer
         fields = [
             "name", "code", "description", "kind", "is_active", "multiplier", "bonus_points", "min_spend",
-            "categories", "skus", "segment", "starts_at", "ends_at", "requires_activation",
-            "days_after_activation", "uses_per_member", "budget_points", "priority", "exclusive",
+            "categories", "skus", "reward", "reward_points", "segment", "starts_at", "ends_at",
+            "requires_activation", "days_after_activation", "uses_per_member", "budget_points", "priority",
+            "exclusive",
         ]  # fmt: skip
 
 
@@ -91,7 +92,14 @@ class OfferAdmin(admin.ModelAdmin):
     actions = ["send_mail"]
     fieldsets = [
         (None, {"fields": ["name", "code", "description", "kind", "is_active"]}),
-        ("What it gives", {"fields": ["multiplier", "bonus_points", "min_spend", "categories", "skus"]}),
+        (
+            "What it gives",
+            {"fields": ["multiplier", "bonus_points", "min_spend", "categories", "skus"]},
+        ),
+        (
+            "A reward at a lower price",
+            {"fields": ["reward", "reward_points"]},
+        ),
         ("For whom", {"fields": ["segment", "member_numbers"]}),
         ("When", {"fields": ["starts_at", "ends_at", "requires_activation", "days_after_activation"]}),
         ("Limits", {"fields": ["uses_per_member", "budget_points", "spent_points", "priority", "exclusive"]}),

@@ -50,6 +50,12 @@ class CampaignsConfig(AppConfig):
 
         plan_benefit_source_register(plan_points_given)
 
+        from rewards.pricing import price_source_register
+
+        from .offers import OfferRewardPrices
+
+        price_source_register(OfferRewardPrices())
+
         from members.privacy import export_section_register
 
         from .privacy import activities_export

@@ -3,7 +3,7 @@ and ``spent_points``, and both spend them the same way."""
 
 from __future__ import annotations
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from .models import Campaign, Offer
 
@@ -29,3 +29,11 @@ def budget_take(rule: Campaign | Offer, points: int) -> int:
             return points
         points = min(points, row["budget_points"] - row["spent_points"])
     return 0
+
+
+def budget_take_all(rule: Campaign | Offer, points: int) -> bool:
+    """Take exactly ``points`` from ``rule``'s budget, or nothing when fewer are left."""
+    if points <= 0 or rule.budget_points is None:
+        return True
+    left = Q(budget_points__isnull=True) | Q(spent_points__lte=F("budget_points") - points)
+    return bool(type(rule).objects.filter(left, pk=rule.pk).update(spent_points=F("spent_points") + points))

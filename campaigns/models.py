@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -311,6 +312,11 @@ class SegmentCondition(models.Model):
         BIRTHDAY_MONTH = "birthday_month", "Birthday month (number 1-12; 0: the current month)"
         JOINED_WITHIN = "joined_within", "Joined in the last N days"
         MARKETING_OPT_IN = "marketing_opt_in", "Opted in to marketing mail"
+        PAID_MEMBERSHIP = "paid_membership", "Has a running paid membership (plan codes in text; empty: any)"
+        CHALLENGE_COMPLETED = (
+            "challenge_completed",
+            "Completed a challenge (codes in text; empty: any) in the last N days (empty: ever)",
+        )
 
     class Operator(models.TextChoices):
         AT_LEAST = "gte", "at least"
@@ -374,6 +380,10 @@ class Offer(LineTargeting, models.Model):
         MULTIPLIER = "offer_multiplier", "Base points multiplied on the next purchase"
         SPEND_BONUS = "offer_spend_bonus", "Bonus points above a spend"
         CATEGORY_BONUS = "offer_category_bonus", "Bonus points on a category or SKU"
+        REWARD_PRICE = "offer_reward_price", "A reward at a lower price in points"
+
+    # Kinds the earning engine applies to purchases; a reward's price is read when redeeming.
+    EARNING_KINDS = (Kind.MULTIPLIER, Kind.SPEND_BONUS, Kind.CATEGORY_BONUS)
 
     code = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=120)
@@ -394,6 +404,17 @@ class Offer(LineTargeting, models.Model):
     min_spend = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     categories = models.CharField(max_length=500, blank=True, help_text="Comma-separated categories.")
     skus = models.CharField(max_length=500, blank=True, help_text="Comma-separated SKUs.")
+    reward = models.ForeignKey(
+        "rewards.Reward",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="A reward at a lower price: the reward.",
+    )
+    reward_points = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="A reward at a lower price: its price in points for these members."
+    )
     requires_activation = models.BooleanField(
         default=False, help_text="The member activates it first (a clipped coupon); else it applies itself."
     )
@@ -425,10 +446,24 @@ class Offer(LineTargeting, models.Model):
                 condition=Q(budget_points__isnull=True) | Q(spent_points__lte=models.F("budget_points")),
                 name="offer_within_budget",
             ),
+            models.CheckConstraint(
+                condition=~Q(kind="offer_reward_price")
+                | Q(reward__isnull=False, reward_points__isnull=False),
+                name="offer_reward_price_has_reward",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.REWARD_PRICE:
+            if self.reward_id is None or self.reward_points is None:
+                raise ValidationError("A reward at a lower price needs the reward and its price in points.")
+            if self.reward_points >= self.reward.points_cost:
+                raise ValidationError(
+                    {"reward_points": f"Lower than the reward's {self.reward.points_cost} points."}
+                )
 
     @property
     def source(self) -> str:
@@ -469,12 +504,17 @@ class OfferActivation(models.Model):
 
 
 class OfferUse(models.Model):
-    """One purchase that used an offer. ``sequence`` counts a member's uses of the offer, so the
-    database refuses a use past ``uses_per_member`` twice over (with the member's lock)."""
+    """One purchase (or, for a reward at a lower price, one redemption) that used an offer.
+    ``sequence`` counts a member's uses of the offer, so the database refuses a use past
+    ``uses_per_member`` twice over (with the member's lock). ``points``: what the offer gave,
+    awarded on the purchase or taken off the reward's price."""
 
     offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="uses")
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
-    purchase = models.ForeignKey(Purchase, on_delete=models.CASCADE, related_name="+")
+    purchase = models.ForeignKey(Purchase, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    redemption = models.OneToOneField(
+        "rewards.Redemption", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     sequence = models.PositiveIntegerField()
     points = models.PositiveBigIntegerField()
     amount = models.DecimalField(max_digits=12, decimal_places=2)
@@ -485,6 +525,11 @@ class OfferUse(models.Model):
             models.UniqueConstraint(fields=["offer", "member", "sequence"], name="offer_use_sequence_once"),
             models.UniqueConstraint(fields=["offer", "purchase"], name="offer_use_once_per_purchase"),
             models.CheckConstraint(condition=Q(sequence__gte=1), name="offer_use_sequence_positive"),
+            models.CheckConstraint(
+                condition=Q(purchase__isnull=False, redemption__isnull=True)
+                | Q(purchase__isnull=True, redemption__isnull=False),
+                name="offer_use_purchase_or_redemption",
+            ),
         ]
         indexes = [models.Index(fields=["member", "offer"], name="offer_use_by_member")]
 

@@ -23,9 +23,11 @@ from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QueryS
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from members.config import cached
 from members.models import Member, Purchase
+from rewards.pricing import PriceCut
 
-from .budgets import budget_take
+from .budgets import budget_take, budget_take_all
 from .engine.applicator import Grant, SourceAward
 from .errors import OfferNotFound
 from .models import Campaign, Offer, OfferActivation, OfferTarget, OfferUse, SegmentMember
@@ -98,7 +100,55 @@ def offers_for_purchase(*, member_id: int, at: datetime) -> list[Offer]:
     member, and activated offers whose activation covers ``at``. Read with the member locked."""
     activated = Q(requires_activation=True, activated_at__lte=at, activated_until__gte=at)
     automatic = Q(requires_activation=False) & _targeted(member_id)
-    return list(_open_offers(member_id, at).filter(activated | automatic).order_by("-priority", "pk"))
+    return list(
+        _open_offers(member_id, at)
+        .filter(activated | automatic, kind__in=Offer.EARNING_KINDS)
+        .order_by("-priority", "pk")
+    )
+
+
+class OfferRewardPrices:
+    """Offers of a reward at a lower price, as a ``rewards.pricing`` price source. The rewards
+    such offers are for are kept per process (``members.config``), so a redemption or a catalog
+    with none of them asks nothing; otherwise one query, as ``offers_for_purchase``."""
+
+    def cuts(self, member: Member, rewards, at: datetime) -> dict[int, PriceCut]:
+        offered = cached("offers.reward_prices", _rewards_offered)
+        ids = [reward.pk for reward in rewards if reward.pk in offered]
+        if not ids:
+            return {}
+        activated = Q(requires_activation=True, activated_at__lte=at, activated_until__gte=at)
+        automatic = Q(requires_activation=False) & _targeted(member.pk)
+        offers = (
+            _open_offers(member.pk, at)
+            .filter(activated | automatic, kind=Offer.Kind.REWARD_PRICE, reward_id__in=ids)
+            .order_by("reward_points", "-priority", "pk")
+        )
+        cuts: dict[int, PriceCut] = {}
+        for offer in offers:
+            cuts.setdefault(offer.reward_id, PriceCut(offer.reward_points, offer.source, offer.name, offer))
+        return cuts
+
+    def use(self, *, member: Member, reward, cut: PriceCut, redemption) -> bool:
+        offer: Offer = cut.ref
+        discount = reward.points_cost - cut.points
+        if not budget_take_all(offer, discount):
+            return False
+        OfferUse.objects.create(
+            offer=offer,
+            member=member,
+            redemption=redemption,
+            sequence=offer.uses_so_far + 1,
+            points=discount,
+            amount=Decimal("0"),
+            used_at=redemption.created_at,
+        )
+        return True
+
+
+def _rewards_offered() -> frozenset[int]:
+    rows = Offer.objects.filter(kind=Offer.Kind.REWARD_PRICE, is_active=True, ends_at__gt=timezone.now())
+    return frozenset(rows.values_list("reward_id", flat=True))
 
 
 def offers_grant(campaign_grant: Grant) -> Grant:

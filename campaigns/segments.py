@@ -112,6 +112,30 @@ def condition_sql(condition: SegmentCondition, *, as_of: datetime) -> Sql:
         sql, params = "m.enrolled_at > %s", [db_datetime(as_of - timedelta(days=condition.days or 0))]
     elif field == Field.MARKETING_OPT_IN:
         sql, params = "m.marketing_opt_in = %s", [True]
+    elif field == Field.PAID_MEMBERSHIP:
+        # Running at ``as_of``, as ``members.memberships.running_memberships``.
+        at = db_datetime(as_of)
+        sql, params = (
+            "EXISTS (SELECT 1 FROM members_membership ms "
+            "JOIN members_membershipplan pl ON pl.id = ms.plan_id "
+            "WHERE ms.member_id = m.id AND ms.starts_at <= %s AND ms.ends_at > %s",
+            [at, at],
+        )
+        if condition.text_list:
+            inner, codes = _in_list("pl.code", condition.text_list)
+            sql, params = f"{sql} AND {inner}", [*params, *codes]
+        sql += ")"
+    elif field == Field.CHALLENGE_COMPLETED:
+        # A completion a refund reversed does not count.
+        since, params = _since(condition.days, as_of, column="cc.completed_at")
+        sql = (
+            "EXISTS (SELECT 1 FROM campaigns_challengecompletion cc JOIN campaigns_challenge c "
+            f"ON c.id = cc.challenge_id WHERE cc.member_id = m.id AND cc.reversed_at IS NULL{since}"
+        )
+        if condition.text_list:
+            inner, codes = _in_list("c.code", condition.text_list)
+            sql, params = f"{sql} AND {inner}", [*params, *codes]
+        sql += ")"
     else:  # pragma: no cover - the choices are closed
         raise ValueError(f"Unknown segment condition {field!r}")
     sql = f"COALESCE(({sql}), {FALSE_SQL})"

@@ -95,7 +95,6 @@ class ProfileForm(forms.ModelForm):
             self.fields["birth_date"].help_text = _("Set. Ask us if it is wrong.")
 
 
-
 class CloseAccountForm(forms.Form):
     """Closing an account asks for the password again: it cannot be undone."""
 

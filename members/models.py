@@ -388,9 +388,7 @@ class Purchase(models.Model):
     """A sale posted by a store. Points for it are ledger entries with source ``purchase``."""
 
     # Indexed by purchase_member_window, which leads with the member.
-    member = models.ForeignKey(
-        Member, on_delete=models.PROTECT, related_name="purchases", db_index=False
-    )
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="purchases", db_index=False)
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="purchases")
     external_id = models.CharField(max_length=100)
     amount = models.DecimalField(max_digits=12, decimal_places=2)

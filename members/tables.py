@@ -53,9 +53,7 @@ class LedgerTable(tables.Table):
 
     def render_description(self, record: LedgerEntry) -> str:
         source = SOURCE_PHRASES.get(record.source_type, record.get_source_type_display())
-        return format_html(
-            '{}<br><small class="muted">{}</small>', entry_description(record), source
-        )
+        return format_html('{}<br><small class="muted">{}</small>', entry_description(record), source)
 
     def render_points(self, value: int) -> str:
         sign = "+" if value > 0 else "-"

@@ -53,6 +53,7 @@ class RewardAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        ("Paid plans", {"fields": ["members_of_plan", "monthly_for_plan"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
     ]
 

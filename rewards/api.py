@@ -124,7 +124,8 @@ class RedemptionCreateView(APIView):
                 _403="A partner's key without the member's card code (`member_token_required`), or "
                 "with a wrong, used or expired one (`invalid_member_token`).",
                 _404="Unknown member or reward (an inactive reward too).",
-                _409="insufficient_points, out_of_stock, tier_required, limit_reached, reward_unavailable, "
+                _409="insufficient_points, out_of_stock, tier_required, plan_required, limit_reached, "
+                "reward_unavailable, "
                 "member_inactive or idempotency_conflict.",
             ),
         },
@@ -153,8 +154,7 @@ class RedemptionCancelView(APIView):
         responses={
             200: RedemptionSerializer,
             **error_responses(
-                _404="Unknown redemption, or one this store did not make (another store's, or the "
-                "portal's).",
+                _404="Unknown redemption, or one this store did not make (another store's, or the portal's).",
                 _409="not_cancellable",
             ),
         },

@@ -47,6 +47,11 @@ class TierRequired(Conflict):
     default_message = "The member's tier is too low for this reward."
 
 
+class PlanRequired(Conflict):
+    code = "plan_required"
+    default_message = "This reward is for members of a paid plan."
+
+
 class LimitReached(Conflict):
     code = "limit_reached"
     default_message = "The member already holds as many of this reward as one member may."

@@ -131,6 +131,14 @@ class Reward(models.Model):
         related_name="+",
         help_text="Issued free every month to members of this paid plan (a plan's monthly voucher).",
     )
+    members_of_plan = models.ForeignKey(
+        "members.MembershipPlan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Only members with a running membership of this paid plan may redeem it.",
+    )
     is_featured = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -230,6 +238,8 @@ class Redemption(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
     points_returned = models.PositiveBigIntegerField(default=0)
+    # Who lowered the price below the reward's ``points_cost`` (``offer:<code>``), if anyone.
+    price_source = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

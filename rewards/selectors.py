@@ -14,12 +14,14 @@ from members.config import cached
 from members.models import Member
 
 from .models import Redemption, Reward
+from .pricing import PriceCut, member_price_cuts, plans_running
 
 # Why a member cannot redeem a reward; the codes are the API's error codes.
 REASONS = {
     "member_inactive": "Your membership is not active.",
     "reward_unavailable": "Not available at this time.",
     "tier_required": "Needs a higher tier.",
+    "plan_required": "For members of a paid plan.",
     "out_of_stock": "Out of stock.",
     "limit_reached": "You already hold as many as one member may.",
     "insufficient_points": "Not enough points yet.",
@@ -34,6 +36,8 @@ class RewardOption:
     reasons: tuple[str, ...]  # codes from REASONS, in the order redeeming checks them
     points_short: int  # how many more available points the member needs (0 when enough)
     held: int  # issued and used vouchers of this reward the member has
+    price: int = 0  # what it costs this member now: the catalog's, or a lower one (``price_cut``)
+    price_cut: PriceCut | None = None
 
     @property
     def can_redeem(self) -> bool:
@@ -53,7 +57,8 @@ def reward_to_redeem(code: str) -> Reward | None:
 
 
 def _active_rewards() -> dict[str, Reward]:
-    return {reward.code: reward for reward in Reward.objects.active().select_related("min_tier")}
+    rewards = Reward.objects.active().select_related("min_tier", "members_of_plan")
+    return {reward.code: reward for reward in rewards}
 
 
 def reward_catalog(*, on: datetime | None = None) -> QuerySet[Reward]:
@@ -65,8 +70,9 @@ def member_reward_options(
     member: Member, *, on: datetime | None = None, rewards: QuerySet[Reward] | None = None
 ) -> list[RewardOption]:
     """For each active reward (or each of ``rewards``), whether ``member`` can redeem it on
-    ``on`` (default now) and why not. One query, plus one for the member's tier unless it was
-    loaded with ``select_related("tier")``."""
+    ``on`` (default now), at what price, and why not. One query, plus one for the member's tier
+    unless it was loaded with ``select_related("tier")``, one for their plans when a reward is
+    for a plan's members, and what the price sources ask (``rewards.pricing``)."""
     on = on or timezone.now()
     held = (
         Redemption.objects.filter(member=member, reward=OuterRef("pk"), status__in=Redemption.HELD)
@@ -76,10 +82,12 @@ def member_reward_options(
         .values("n")
     )
     rewards = (rewards if rewards is not None else Reward.objects.active().catalog_order()).select_related(
-        "min_tier"
+        "min_tier", "members_of_plan"
     )
-    rewards = rewards.annotate(held=Coalesce(Subquery(held, output_field=IntegerField()), Value(0)))
+    rewards = list(rewards.annotate(held=Coalesce(Subquery(held, output_field=IntegerField()), Value(0))))
     member_rank = member.tier.rank if member.tier_id else -1
+    plans = plans_running(member, on) if any(r.members_of_plan_id for r in rewards) else set()
+    cuts = member_price_cuts(member, rewards, on)
     options = []
     for reward in rewards:
         reasons = []
@@ -93,14 +101,18 @@ def member_reward_options(
             reasons.append("reward_unavailable")
         if reward.min_tier is not None and member_rank < reward.min_tier.rank:
             reasons.append("tier_required")
+        if reward.members_of_plan_id is not None and reward.members_of_plan_id not in plans:
+            reasons.append("plan_required")
         if not reward.in_stock:
             reasons.append("out_of_stock")
         if reward.per_member_limit is not None and reward.held >= reward.per_member_limit:
             reasons.append("limit_reached")
-        points_short = max(0, reward.points_cost - member.points_available)
+        cut = cuts.get(reward.pk)
+        price = cut.points if cut else reward.points_cost
+        points_short = max(0, price - member.points_available)
         if points_short:
             reasons.append("insufficient_points")
-        options.append(RewardOption(reward, tuple(reasons), points_short, reward.held))
+        options.append(RewardOption(reward, tuple(reasons), points_short, reward.held, price, cut))
     return options
 
 

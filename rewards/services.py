@@ -15,9 +15,11 @@ Checks when redeeming, in this order (the first that fails is the error): the re
 is active (``RewardNotFound``: an inactive reward is answered like an unknown one), the member
 exists and is active (``MemberNotFound``, ``MemberInactive``), the reward's window is open and
 its event has not started (``RewardUnavailable``), the member's tier is high enough
-(``TierRequired``), the member's per-reward limit (``LimitReached``: issued and used vouchers
-count, cancelled and expired ones do not), the available balance (``InsufficientPoints``; a
-negative balance never redeems), the stock (``RewardOutOfStock``, a conditional ``UPDATE``).
+(``TierRequired``), a member-only reward's plan is running for them (``PlanRequired``), the
+member's per-reward limit (``LimitReached``: issued and used vouchers count, cancelled and
+expired ones do not), the available balance (``InsufficientPoints``; a negative balance never
+redeems; the price is the lowest a ``rewards.pricing`` source offers the member, a personalised
+offer say), the stock (``RewardOutOfStock``, a conditional ``UPDATE``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from members.webhooks import event_record, payloads
 from .errors import (
     LimitReached,
     NotCancellable,
+    PlanRequired,
     RedemptionNotFound,
     RewardNotFound,
     RewardOutOfStock,
@@ -61,6 +64,7 @@ from .errors import (
     VoucherUsed,
 )
 from .models import Redemption, Reward, normalise_voucher_code
+from .pricing import member_price_cuts, plans_running
 from .selectors import reward_to_redeem
 
 logger = logging.getLogger(__name__)
@@ -187,15 +191,15 @@ def _redeem(
         member_rank = tier.rank if tier else -1
         if member_rank < reward.min_tier.rank:
             raise TierRequired(f"This reward needs the {reward.min_tier.name} tier or higher.")
+    if reward.members_of_plan_id is not None and reward.members_of_plan_id not in plans_running(member, now):
+        raise PlanRequired(f"This reward is for members of {reward.members_of_plan.name}.")
     if reward.per_member_limit is not None:
         held = Redemption.objects.filter(member=member, reward=reward, status__in=Redemption.HELD).count()
         if held >= reward.per_member_limit:
             raise LimitReached(f"A member may hold {reward.per_member_limit} of this reward.")
-    if member.points_available < reward.points_cost:
-        raise InsufficientPoints(
-            f"The member has {max(member.points_available, 0)} points available; "
-            f"{reward.points_cost} are needed."
-        )
+    cut = member_price_cuts(member, [reward], now).get(reward.pk)
+    price = cut.points if cut else reward.points_cost
+    _check_balance(member, price)
     # Never oversold: the decrement is the check, and it holds the reward row until commit.
     if reward.stock is not None and not Reward.objects.filter(pk=reward.pk, stock__gt=0).update(
         stock=F("stock") - 1
@@ -208,7 +212,8 @@ def _redeem(
     redemption = Redemption.objects.create(
         member=member,
         reward=reward,
-        points_spent=reward.points_cost,
+        points_spent=price,
+        price_source=cut.source if cut else "",
         cash_value=reward.cash_value,
         expires_at=expires_at,
         store=store,
@@ -216,9 +221,15 @@ def _redeem(
         idempotency_key=idempotency_key or None,
         created_at=now,
     )
+    if cut is not None and not cut.origin.use(member=member, reward=reward, cut=cut, redemption=redemption):
+        # The lower price ran out meanwhile (its budget, at another member's redemption).
+        price = reward.points_cost
+        _check_balance(member, price)
+        redemption.points_spent, redemption.price_source = price, ""
+        redemption.save(update_fields=["points_spent", "price_source"])
     points_debit_locked(
         member=member,
-        points=reward.points_cost,
+        points=price,
         idempotency_key=f"redemption:{redemption.pk}",
         source_type=LedgerEntry.Source.REDEMPTION,
         source_id=str(redemption.pk),
@@ -232,7 +243,7 @@ def _redeem(
             actor=created_by,
             action="reward_redeemed",
             member_id=member.pk,
-            details={"redemption": redemption.pk, "reward": reward.code, "points": reward.points_cost},
+            details={"redemption": redemption.pk, "reward": reward.code, "points": price},
         )
     event_record(
         type="redemption.created",
@@ -241,6 +252,13 @@ def _redeem(
         data=payloads.redemption(redemption, store),
     )
     return Redeemed(redemption, created=True)
+
+
+def _check_balance(member: Member, price: int) -> None:
+    if member.points_available < price:
+        raise InsufficientPoints(
+            f"The member has {max(member.points_available, 0)} points available; {price} are needed."
+        )
 
 
 def _replay(existing: Redemption, *, member_id: int, reward_code: str) -> Redeemed:

@@ -65,6 +65,8 @@ def lock_reason(option: RewardOption, member: Member, now: datetime) -> str:
         return _("Not available right now")
     if code == "tier_required":
         return _("For %(tier)s members and above") % {"tier": reward.min_tier.name}
+    if code == "plan_required":
+        return _("For %(plan)s members") % {"plan": reward.members_of_plan.name}
     if code == "out_of_stock":
         return _("Out of stock")
     if code == "limit_reached":
@@ -158,7 +160,7 @@ def detail(request: HttpRequest, member: Member, code: str) -> HttpResponse:
             "error": error,
             "confirming": confirming,
             "token": uuid.uuid4().hex,
-            "balance_after": member.points_available - option.reward.points_cost,
+            "balance_after": member.points_available - option.price,
             "cash_value": money(option.reward.cash_value, program.currency)
             if option.reward.cash_value
             else "",

@@ -516,9 +516,9 @@ def referral_paid_by(purchase_ref) -> Subquery:
     """The referrer of the rewarded referral that purchase ``purchase_ref`` paid (an
     ``OuterRef``), for folding into the query that reads the purchase."""
     return Subquery(
-        Referral.objects.filter(purchase=purchase_ref, status=Referral.Status.REWARDED).values(
-            "referrer_id"
-        )[:1]
+        Referral.objects.filter(purchase=purchase_ref, status=Referral.Status.REWARDED).values("referrer_id")[
+            :1
+        ]
     )
 
 

@@ -209,9 +209,7 @@ def tier_draft_save(
     with transaction.atomic():
         draft = None
         if draft_id is not None:
-            draft = (
-                lock_row(TierDraft.objects.filter(pk=draft_id, published_at__isnull=True))
-            )
+            draft = lock_row(TierDraft.objects.filter(pk=draft_id, published_at__isnull=True))
         if draft is None:
             draft = TierDraft(created_by=staff_user, created_at=now)
         draft.tiers = cleaned

@@ -192,6 +192,4 @@ def engagement_view(request):
 
     figures = engagement_figures(as_of=timezone.now())
     events = list(Event.objects.filter(is_active=True, ends_at__gt=timezone.now()).order_by("starts_at")[:10])
-    return render(
-        request, "staff/engagement.html", {"figures": figures, "posters": check_in_posters(events)}
-    )
+    return render(request, "staff/engagement.html", {"figures": figures, "posters": check_in_posters(events)})

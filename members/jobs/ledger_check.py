@@ -23,9 +23,7 @@ def ledger_check_run(*, notify: bool = True) -> JobRun:
     return ledger_check_record(ledger_violations(), started_at=started_at, notify=notify)
 
 
-def ledger_check_record(
-    violations: list[Violation], *, started_at: datetime, notify: bool = True
-) -> JobRun:
+def ledger_check_record(violations: list[Violation], *, started_at: datetime, notify: bool = True) -> JobRun:
     """Record a check that found ``violations`` as a ``check_ledger`` run."""
     lines = [f"member {v.member_number} (id {v.member_id}) [{v.rule}]: {v.detail}" for v in violations]
     if len(lines) > SHOWN_VIOLATIONS:

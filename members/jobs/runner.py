@@ -183,7 +183,5 @@ def job_run(
     notify: bool = True,
 ) -> tuple[JobRun, Counts]:
     """Run every chunk of job ``name`` inline, one after another; returns the run and totals."""
-    run, ranges = job_start(
-        name=name, as_of=as_of, chunk_size=chunk_size, first_id=first_id, last_id=last_id
-    )
+    run, ranges = job_start(name=name, as_of=as_of, chunk_size=chunk_size, first_id=first_id, last_id=last_id)
     return run, job_chunks_run(run=run, ranges=ranges, notify=notify)

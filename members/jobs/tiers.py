@@ -289,10 +289,7 @@ def tier_moves_preview(
         }
     result: dict[str, Any] = {
         "as_of": as_of,
-        "tiers": {
-            code: {"members": 0, "up": 0, "down": 0, "stay": 0, "after": 0}
-            for code in codes.values()
-        },
+        "tiers": {code: {"members": 0, "up": 0, "down": 0, "stay": 0, "after": 0} for code in codes.values()},
         "totals": {"members": 0, "up": 0, "down": 0, "stay": 0},
     }
     bounds = Member.objects.aggregate(low=Min("id"), high=Max("id"))

@@ -120,7 +120,6 @@ def test_seed_demo_program_only_makes_no_campaigns(db):
     assert not Campaign.objects.exists() and not Purchase.objects.exists()
 
 
-
 def test_seed_demo_spreads_a_year_of_history_over_every_month(db):
     # given a fresh demo
     call_command("seed_demo", "--force", stdout=StringIO())

@@ -132,3 +132,32 @@ def test_the_preview_matches_what_the_job_materialises(people):
     assert count == 2 and {m.pk for m in sample} == {people["lapsed"], people["never"]}
     assert members_of(seg) == {m.pk for m in sample}
     assert {m.pk for m in segment_sample(seg)} == {m.pk for m in sample}
+
+
+def test_paid_membership_and_challenge_completed(people):
+    from campaigns.models import Challenge, ChallengeCompletion
+    from members.memberships import membership_cancel, membership_start
+
+    store = factories.StoreFactory(code="till", name="Till")
+    recent, lapsed = Member.objects.get(pk=people["recent"]), Member.objects.get(pk=people["lapsed"])
+    membership_start(store=store, member_number=recent.member_number, plan_code="plus", external_id="A",
+                     now=NOW - timedelta(days=10))  # fmt: skip
+    ended = membership_start(store=store, member_number=lapsed.member_number, plan_code="plus",
+                             external_id="B", now=NOW - timedelta(days=10)).membership  # fmt: skip
+    membership_cancel(membership_id=ended.pk, store=store, now=NOW - timedelta(days=2))
+    walk = Challenge.objects.create(code="walk", name="Walk", goal="purchases", target=1)
+    other = Challenge.objects.create(code="other", name="Other", goal="purchases", target=1)
+    done = {"points": 0, "sequence": 1}
+    ChallengeCompletion.objects.create(member=recent, challenge=walk, completed_at=NOW - timedelta(days=40),
+                                       available_at=NOW, **done)  # fmt: skip
+    ChallengeCompletion.objects.create(member=lapsed, challenge=other, completed_at=NOW - timedelta(days=1),
+                                       available_at=NOW, reversed_at=NOW, **done)  # fmt: skip
+
+    assert members_of(segment({"field": F.PAID_MEMBERSHIP})) == {recent.pk}
+    assert members_of(segment({"field": F.PAID_MEMBERSHIP, "text": "PLUS"})) == {recent.pk}
+    assert members_of(segment({"field": F.PAID_MEMBERSHIP, "text": "gold-club"})) == set()
+    assert members_of(segment({"field": F.CHALLENGE_COMPLETED})) == {recent.pk}  # not a reversed one
+    assert members_of(segment({"field": F.CHALLENGE_COMPLETED, "text": "walk"})) == {recent.pk}
+    assert members_of(segment({"field": F.CHALLENGE_COMPLETED, "days": 30})) == set()
+    never_completed = segment({"field": F.CHALLENGE_COMPLETED, "negate": True})
+    assert members_of(never_completed) == {lapsed.pk, people["never"]}

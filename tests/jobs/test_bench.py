@@ -2,7 +2,6 @@
 hand-written floor statement does exactly the work of its job (so the ratios compare like with
 like)."""
 
-
 import pytest
 from django.utils import timezone
 

@@ -355,8 +355,11 @@ def test_points_restored_to_an_expired_lot_expire_in_a_second_run_with_the_same_
     assert expire_points(as_of=NOW).points == 50
 
     points_restore(
-        member_id=member.pk, source_type=Source.REDEMPTION, source_id="redemption-x",
-        idempotency_key="cancel-x", now=NOW,
+        member_id=member.pk,
+        source_type=Source.REDEMPTION,
+        source_id="redemption-x",
+        idempotency_key="cancel-x",
+        now=NOW,
     )
     assert expire_points(as_of=NOW).points == 100
 

@@ -46,15 +46,22 @@ def test_ten_threads_with_one_key_credit_once(member, threads):
 
 
 def test_reversals_racing_debits_keep_the_ledger_whole(member, threads):
-    points_credit(member_id=member.pk, points=300, idempotency_key="big", source_type=Source.PURCHASE,
-                  source_id="p-big")
+    points_credit(
+        member_id=member.pk, points=300, idempotency_key="big", source_type=Source.PURCHASE, source_id="p-big"
+    )
 
     def act(i: int):
         if i % 2:
-            return points_debit(member_id=member.pk, points=40, idempotency_key=f"d-{i}",
-                                source_type=Source.REDEMPTION)
-        return points_reverse(member_id=member.pk, points=20, source_type=Source.PURCHASE,
-                              source_id="p-big", idempotency_key=f"r-{i}")
+            return points_debit(
+                member_id=member.pk, points=40, idempotency_key=f"d-{i}", source_type=Source.REDEMPTION
+            )
+        return points_reverse(
+            member_id=member.pk,
+            points=20,
+            source_type=Source.PURCHASE,
+            source_id="p-big",
+            idempotency_key=f"r-{i}",
+        )
 
     results = threads(20, act)
 

@@ -23,7 +23,7 @@ def test_earn_page_lists_the_rules_and_the_referral_link(member_client, portal_m
     assert f"/accounts/signup/?ref={portal_member.referral_code}" in html
     assert "You get <strong>250 points</strong> and your friend gets <strong>100</strong>" in html
     # The copy button is an enhancement: hidden until the script shows it; the link is selectable.
-    assert 'data-copy="#referral-link"' in html and 'readonly' in html
+    assert 'data-copy="#referral-link"' in html and "readonly" in html
 
 
 def test_a_social_share_waits_for_review_and_shows_its_status(member_client, portal_member, rules):

@@ -17,9 +17,7 @@ def beat_message(task, task_id: str, **kwargs):
     """The task run as a worker runs one message sent by a beat (with that message's id)."""
     # Celery's eager apply() marks joins as blocking process-wide while a task runs, so with two
     # threads one thread's get() could see the other's flag: the check is switched off here.
-    return task.apply(kwargs={"scheduled": True, **kwargs}, task_id=task_id).get(
-        disable_sync_subtasks=False
-    )
+    return task.apply(kwargs={"scheduled": True, **kwargs}, task_id=task_id).get(disable_sync_subtasks=False)
 
 
 def test_every_job_in_the_schedule_is_sent_as_scheduled():

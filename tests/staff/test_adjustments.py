@@ -167,7 +167,6 @@ def test_past_the_daily_cap_an_agents_adjustments_wait_for_approval(member, agen
     Program.objects.update(adjustment_daily_cap=2500, adjustment_approval_threshold=1000)
     now = timezone.now()
 
-
     def adjust(points, by, at=now):
         return adjustment_request(member_id=member.pk, points=points, reason="r", requested_by=by, now=at)
 

@@ -66,7 +66,9 @@ def test_each_upcoming_event_has_a_check_in_poster_whose_link_checks_a_member_in
     html = client.get(URL).content.decode()
 
     (poster,) = client.get(URL).context["posters"]
-    assert poster.url == f"https://rewards.example.com/portal/events/tasting/check-in/{event.check_in_secret}/"
+    assert (
+        poster.url == f"https://rewards.example.com/portal/events/tasting/check-in/{event.check_in_secret}/"
+    )
     assert 'data-testid="check-in-poster"' in html and "<svg" in str(poster.qr) and poster.url in html
     guest = User.objects.create_user(email="guest@example.org", password="x" * 12)
     member = factories.MemberFactory(user=guest)

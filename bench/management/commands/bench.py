@@ -18,16 +18,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--members", type=int, default=1_000_000)
         parser.add_argument("--purchases", type=int, default=10_000_000)
-        parser.add_argument(
-            "--sample", type=int, default=1000, help="Members the ORM loop is timed on."
-        )
-        parser.add_argument(
-            "--chunk-size", type=int, help="Members per chunk (LOYALTY_JOB_CHUNK_SIZE)."
-        )
+        parser.add_argument("--sample", type=int, default=1000, help="Members the ORM loop is timed on.")
+        parser.add_argument("--chunk-size", type=int, help="Members per chunk (LOYALTY_JOB_CHUNK_SIZE).")
         parser.add_argument("--job", action="append", help="Only this job (repeatable).")
-        parser.add_argument(
-            "--reuse-data", action="store_true", help="Keep the data already generated."
-        )
+        parser.add_argument("--reuse-data", action="store_true", help="Keep the data already generated.")
         parser.add_argument("--json", help="Also write the figures to this file.")
         # A worker process: run one job over an id range and print its figures as JSON.
         parser.add_argument("--worker", help=json.dumps("internal"))
@@ -51,9 +45,7 @@ class Command(BaseCommand):
             return
         started = time.perf_counter()
         if not options["reuse_data"]:
-            call_command(
-                "generate_bench_data", members=options["members"], purchases=options["purchases"]
-            )
+            call_command("generate_bench_data", members=options["members"], purchases=options["purchases"])
         now = timezone.now()
         members, results = bench_cases(
             now=now,
@@ -69,6 +61,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Whole run: {time.perf_counter() - started:.0f} s.")
         if options["json"]:
             with open(options["json"], "w") as out:
-                json.dump(
-                    {"members": members, "results": [r.as_dict() for r in results]}, out, indent=2
-                )
+                json.dump({"members": members, "results": [r.as_dict() for r in results]}, out, indent=2)

@@ -29,9 +29,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--program-only", action="store_true")
-        parser.add_argument(
-            "--force", action="store_true", help="Make the demo logins even with DEBUG off."
-        )
+        parser.add_argument("--force", action="store_true", help="Make the demo logins even with DEBUG off.")
 
     def handle(self, *args, program_only: bool, force: bool, **options) -> None:
         if not program_only and not settings.DEBUG and not force:
