@@ -135,7 +135,8 @@ def _purchases_sql(
     campaign: Campaign, strategy: CampaignStrategy, *, first_id: int, last_id: int, listed: str
 ) -> Sql:
     """The campaign's qualifying purchases among the listed members of the range, with the
-    multiplier of the tier each member was on when the purchase was recorded."""
+    multiplier of the tier each member was on when the purchase was recorded times that of their
+    paid plan when it was made (``tier_multiplier``: the factor the till applied)."""
     where = [
         "p.member_id BETWEEN %s AND %s",
         f"p.member_id IN (SELECT member_id FROM {listed})",
@@ -167,11 +168,17 @@ def _purchases_sql(
     tier_at_purchase = tier_id_at_sql(
         member_id="p.member_id", moment="p.created_at", current_tier_id="m.tier_id"
     )
+    # As at the till: the highest earn multiplier of the paid plans running when it was bought.
+    plan_at_purchase = (
+        "(SELECT MAX(pl.earn_multiplier) FROM members_membership ms "
+        "JOIN members_membershipplan pl ON pl.id = ms.plan_id WHERE ms.member_id = p.member_id "
+        "AND ms.starts_at <= p.purchased_at AND ms.ends_at > p.purchased_at)"
+    )
     sql = (
         "SELECT q.purchase_id, q.member_id, q.amount, q.net_amount, "
-        "COALESCE(t.multiplier, 1) AS tier_multiplier FROM ("
+        "COALESCE(t.multiplier, 1) * COALESCE(q.plan_multiplier, 1) AS tier_multiplier FROM ("
         "  SELECT p.id AS purchase_id, p.member_id, p.amount, p.amount - p.refunded_amount AS net_amount, "
-        f"  {tier_at_purchase} AS tier_id "
+        f"  {tier_at_purchase} AS tier_id, {plan_at_purchase} AS plan_multiplier "
         "  FROM members_purchase p JOIN members_member m ON m.id = p.member_id "
         f"  WHERE {' AND '.join(where)}"
         ") q LEFT JOIN members_tier t ON t.id = q.tier_id"

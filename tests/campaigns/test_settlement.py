@@ -417,6 +417,33 @@ def test_a_retroactive_multiplier_uses_the_tier_the_member_had_when_they_bought(
     assert ledger_violations() == []
 
 
+def test_a_retroactive_multiplier_counts_the_paid_plan_the_member_had_when_they_bought(store, program):
+    from members.memberships import membership_cancel, membership_start
+
+    member = factories.MemberFactory()
+    plus = membership_start(store=store, member_number=member.member_number, plan_code="plus",
+                            external_id="A", now=NOW - timedelta(days=20)).membership  # fmt: skip
+    buy(store, member, "with-plus", "100.00")
+    earned = LedgerEntry.objects.get(member=member, source_type="purchase").points
+    # Cancelled before the campaign settles: what counts is the plan at the purchase.
+    membership_cancel(membership_id=plus.pk, store=store, now=timezone.now() + timedelta(seconds=1))
+    Campaign.objects.create(
+        code="retro-double",
+        name="Double points, retroactive",
+        kind=Campaign.Kind.MULTIPLIER,
+        multiplier=Decimal("2"),
+        starts_at=START,
+        ends_at=END,
+        retroactive=True,
+    )
+
+    report = campaigns_settle(as_of=NOW + SETTLES)
+
+    assert earned == 100 * Decimal("1.5") * Tier.objects.get(code="gold").multiplier  # gold floor, x1.5
+    assert report.points == campaign_points(member) == earned  # x2: the purchase's points again
+    assert ledger_violations() == []
+
+
 # --- concurrency ----------------------------------------------------------------------------
 
 
