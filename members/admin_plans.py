@@ -1,7 +1,7 @@
 """Admin for paid plans, memberships, transfers and households. Memberships and transfers are
-history (stores sell plans over the API; members send points in the portal); staff cancel
-nothing here, but reverse a transfer with a reason (audited), and group members into
-households."""
+history (stores sell plans over the API; members send points in the portal): staff change no
+field, but cancel a membership or stop it renewing, and reverse a transfer, each with a reason
+(audited), and group members into households."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.shortcuts import render
 
 from .admin_base import ReadOnlyAdmin
 from .errors import LoyaltyError
+from .memberships import membership_cancel_by_staff, membership_renewal_stop
 from .models import Household, HouseholdMember, Membership, MembershipPlan, Transfer
 from .transfers import transfer_reverse
 
@@ -32,6 +33,10 @@ class MembershipPlanAdmin(admin.ModelAdmin):
     prepopulated_fields = {"code": ["name"]}
 
 
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=255, label="Why are these memberships cancelled?")
+
+
 @admin.register(Membership)
 class MembershipAdmin(ReadOnlyAdmin):
     list_display = ["member", "plan", "status", "starts_at", "ends_at", "price", "store", "auto_renew"]
@@ -39,6 +44,67 @@ class MembershipAdmin(ReadOnlyAdmin):
     search_fields = ["=member__member_number", "member__email", "external_id"]
     list_select_related = ["member", "plan", "store"]
     date_hierarchy = "starts_at"
+    actions = ["cancel_now", "stop_renewal"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Needed to run the actions; the fields stay read-only.
+        return request.user.has_perm("members.change_membership")
+
+    def get_fields(self, request, obj=None):
+        return [field.name for field in Membership._meta.fields if field.name != "id"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.action(
+        description="Cancel the selected memberships now: benefits end now (asks for a reason)",
+        permissions=["change"],
+    )
+    def cancel_now(self, request, queryset):
+        form = CancelForm(request.POST if "reason" in request.POST else None)
+        if not form.is_valid():
+            return render(
+                request,
+                "admin/members/membership/cancel.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Cancel memberships",
+                    "memberships": queryset.select_related("member", "plan"),
+                    "form": form,
+                    "opts": self.model._meta,
+                    "action": "cancel_now",
+                },
+            )
+        cancelled = 0
+        for membership_id in queryset.filter(status=Membership.Status.ACTIVE).values_list("pk", flat=True):
+            try:
+                membership_cancel_by_staff(
+                    membership_id=membership_id, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+            except LoyaltyError as error:
+                self.message_user(request, f"Membership {membership_id}: {error.message}", messages.ERROR)
+            else:
+                cancelled += 1
+        self.message_user(request, f"{cancelled} membership(s) cancelled.", messages.SUCCESS)
+        return None
+
+    @admin.action(
+        description="Stop the selected memberships renewing (they run to their end)", permissions=["change"]
+    )
+    def stop_renewal(self, request, queryset) -> None:
+        stopped = 0
+        for membership in queryset.filter(status=Membership.Status.ACTIVE, auto_renew=True).select_related(
+            "member"
+        ):
+            try:
+                membership_renewal_stop(
+                    member=membership.member, membership_id=membership.pk, actor=request.user
+                )
+            except LoyaltyError as error:
+                self.message_user(request, f"Membership {membership.pk}: {error.message}", messages.ERROR)
+            else:
+                stopped += 1
+        self.message_user(request, f"{stopped} membership(s) will not renew.", messages.SUCCESS)
 
 
 class ReverseForm(forms.Form):

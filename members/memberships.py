@@ -29,11 +29,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from .audit import audit_record
 from .errors import Conflict, InvalidRequest, MemberInactive, MemberNotFound, NotFound
 from .jobs.memberships import memberships_end_chunk
 from .jobs.tiers import tiers_recalculate_chunk
 from .locks import lock_member, lock_row
-from .models import Member, Membership, MembershipPlan, Store, Tier
+from .models import Member, Membership, MembershipPlan, Store, Tier, User
 from .models_plans import add_months
 from .webhooks.events import event_record
 
@@ -226,7 +227,6 @@ def membership_cancel(
     """Cancel a membership ``store`` sold: its benefits end now, and the member goes back to the
     tier their value reaches at once. Cancelling again answers the cancelled membership; one
     that has already ended is ``MembershipNotActive``. Another store's is not found."""
-    now = now or timezone.now()
     if not isinstance(membership_id, int) or isinstance(membership_id, bool) or not 0 < membership_id < 2**63:
         raise MembershipNotFound()
     found = (
@@ -234,8 +234,31 @@ def membership_cancel(
     )
     if found is None:
         raise MembershipNotFound()
+    return _cancel(membership_id=membership_id, member_id=found, now=now or timezone.now())
+
+
+def membership_cancel_by_staff(
+    *, membership_id: int, actor: User, reason: str, now: datetime | None = None
+) -> Membership:
+    """Staff cancel a membership, whichever store sold it: as ``membership_cancel``, audited
+    with the reason."""
+    found = Membership.objects.filter(pk=membership_id).values_list("member_id", flat=True).first()
+    if found is None:
+        raise MembershipNotFound()
     with transaction.atomic():
-        lock_member(found)
+        membership = _cancel(membership_id=membership_id, member_id=found, now=now or timezone.now())
+        audit_record(
+            actor=actor,
+            action="membership_cancelled",
+            member_id=found,
+            details={"membership": membership_id, "plan": membership.plan.code, "reason": reason[:255]},
+        )
+    return membership
+
+
+def _cancel(*, membership_id: int, member_id: int, now: datetime) -> Membership:
+    with transaction.atomic():
+        lock_member(member_id)
         membership = lock_row(Membership.objects.filter(pk=membership_id).select_related("plan"))
         if membership.status == Status.CANCELLED:
             return membership
@@ -249,15 +272,43 @@ def membership_cancel(
         membership.save(update_fields=["status", "cancelled_at", "auto_renew", "ends_at"])
         event_record(
             type="membership.ended",
-            member_id=found,
+            member_id=member_id,
             store_id=membership.store_id,
             data={**_event_data(membership, membership.plan.code), "reason": "cancelled"},
             now=now,
         )
         if membership.plan.min_tier_id:
             # The floor held the member's tier until the membership's end: that hold ends now.
-            Member.objects.filter(pk=found, tier_held_until=old_ends_at).update(tier_held_until=now)
-            _tiers_apply(found, now)
+            Member.objects.filter(pk=member_id, tier_held_until=old_ends_at).update(tier_held_until=now)
+            _tiers_apply(member_id, now)
+        return membership
+
+
+def membership_renewal_stop(
+    *, member: Member, membership_id: int, actor: User | None, now: datetime | None = None
+) -> Membership:
+    """The member (or staff for them) stops a membership renewing: it was paid for, so its
+    benefits run to its end, and then it ends. Stopping again changes nothing; another member's
+    membership is not found, an ended one is ``MembershipNotActive``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        lock_member(member.pk)
+        membership = lock_row(
+            Membership.objects.filter(pk=membership_id, member_id=member.pk).select_related("plan")
+        )
+        if membership is None:
+            raise MembershipNotFound()
+        if membership.status != Status.ACTIVE or membership.ends_at <= now:
+            raise MembershipNotActive()
+        if membership.auto_renew:
+            membership.auto_renew = False
+            membership.save(update_fields=["auto_renew"])
+            audit_record(
+                actor=actor,
+                action="membership_renewal_stopped",
+                member_id=member.pk,
+                details={"membership": membership.pk, "plan": membership.plan.code},
+            )
         return membership
 
 
