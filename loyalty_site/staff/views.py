@@ -17,6 +17,7 @@ from members.models import Program, Tier
 from . import charts
 from .forms import TierDraftForm
 from .models import AdjustmentRequest, TierDraft
+from .offers import offer_tables
 from .plans import plan_tables
 from .reports import partner_statements, program_figures, statement_month
 from .services import tier_draft_publish, tier_draft_save
@@ -32,7 +33,11 @@ def dashboard(request):
         # Support agents and store managers land here after logging in: their work is in admin.
         return redirect("admin:index")
     figures = program_figures(as_of=timezone.now())
-    tables = {**figure_tables(figures), **plan_tables(as_of=figures.as_of)}
+    tables = {
+        **figure_tables(figures),
+        **plan_tables(as_of=figures.as_of),
+        **offer_tables(as_of=figures.as_of),
+    }
     export = request.GET.get("export")
     if export:
         if export not in tables:
