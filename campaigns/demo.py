@@ -17,11 +17,11 @@ from members.api_keys import store_get_or_create
 from members.demo import DEMO_MEMBERS
 from members.jobs import job_run
 from members.models import Member, Program, Purchase, Tier
-from rewards.models import Redemption
+from rewards.models import Redemption, Reward
 from rewards.services import reward_redeem, voucher_use
 
 from .inputs import PurchaseInput
-from .models import ActionRule, Campaign, Offer, Segment, SegmentCondition
+from .models import ActionRule, Campaign, Offer, OfferTarget, Segment, SegmentCondition
 from .services import campaigns_settle, purchase_record
 
 ACTION_RULES = [
@@ -234,6 +234,30 @@ def _redemptions(
     return planned
 
 
+def _price_offer(now) -> None:
+    """A reward at a lower price for the demo members: a coffee for 75 points, once activated."""
+    coffee = Reward.objects.filter(code="free-coffee").first()
+    if coffee is None:
+        return
+    offer, created = Offer.objects.get_or_create(
+        code="coffee-for-less",
+        defaults={
+            "name": "A coffee for 75 points",
+            "description": "Activate it, and your next free coffee costs 75 points instead of 150.",
+            "kind": Offer.Kind.REWARD_PRICE,
+            "reward": coffee,
+            "reward_points": 75,
+            "requires_activation": True,
+            "days_after_activation": 30,
+            "starts_at": now - timedelta(days=2),
+            "ends_at": now + timedelta(days=60),
+        },
+    )
+    if created:
+        members = Member.objects.filter(email__in=[email for email, *_ in DEMO_MEMBERS])
+        OfferTarget.objects.bulk_create([OfferTarget(offer=offer, member=m) for m in members])
+
+
 def seed_demo(out) -> None:
     """A year of history: every demo member's purchases through ``purchase_record`` at their
     own dates, and once a month the return window's points released (the hourly job, as of
@@ -242,6 +266,7 @@ def seed_demo(out) -> None:
     now = timezone.now()
     with transaction.atomic():
         campaigns = _campaigns(now)
+        _price_offer(now)
     store = store_get_or_create(name=DEMO_STORE)
     emails = [email for email, *_ in DEMO_MEMBERS]
     members = list(Member.objects.filter(email__in=emails, status=Member.Status.ACTIVE).order_by("pk"))

@@ -110,6 +110,26 @@ def _members(now) -> Member:
     return Member.objects.get(email=MEMBER_LOGIN[0])
 
 
+def _memberships(now) -> None:
+    """Two demo members bought Plus: Olivia seven months ago (it runs), Liam four months ago,
+    cancelled last month; their history after the purchase earns with the plan's multiplier."""
+    from .memberships import membership_cancel, membership_start
+
+    for email, key, days in (
+        ("olivia@example.com", "demo-plus-olivia", 210),
+        ("liam@example.com", "demo-plus-liam", 120),
+    ):
+        member = Member.objects.filter(email=email).first()
+        if member is None:
+            continue
+        membership = membership_start(
+            store=None, member_number=member.member_number, plan_code="plus", external_id=key,
+            now=now - timedelta(days=days),
+        ).membership  # fmt: skip
+        if email == "liam@example.com" and membership.status == "active":
+            membership_cancel(membership_id=membership.pk, store=None, now=now - timedelta(days=30))
+
+
 def seed_demo(out) -> None:
     now = timezone.now()
     _members(now)
@@ -125,6 +145,7 @@ def seed_demo(out) -> None:
             earned_at=member.enrolled_at,
             now=min(member.enrolled_at, now),
         )
+    _memberships(now)
     out.write("Demo logins:")
     out.write(f"  staff:  {STAFF_LOGIN[0]} / {STAFF_LOGIN[1]}  (admin and /staff/)")
     out.write(f"  member: {MEMBER_LOGIN[0]} / {MEMBER_LOGIN[1]}  (/portal/)")

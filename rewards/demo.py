@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from members.ledger.services import points_credit
-from members.models import LedgerEntry, Member, Tier
+from members.models import LedgerEntry, Member, MembershipPlan, Tier
 
 from .models import Redemption, Reward
 from .services import redemption_cancel, reward_redeem, voucher_use
@@ -124,6 +124,17 @@ DEMO_REWARDS = [
         "description": "Six wines, two hours, one sommelier. 12 seats.",
     },
     {
+        "code": "plus-lounge",
+        "name": "An evening in the members' lounge",
+        "kind": Kind.EXPERIENCE,
+        "category": "Experiences",
+        "points_cost": 400,
+        "plan": "plus",
+        "per_member_limit": 1,
+        "image": "rewards/tasting-class.svg",
+        "description": "For Plus members: drinks and a quiet corner, any Friday evening.",
+    },
+    {
         "code": "early-access",
         "name": "Early access to the winter sale",
         "kind": Kind.EARLY_ACCESS,
@@ -146,6 +157,8 @@ def _ensure(definitions: list[dict]) -> None:
         code = fields.pop("code")
         if tier_code := fields.pop("min_tier", None):
             fields["min_tier"] = tiers.get(tier_code)
+        if plan_code := fields.pop("plan", None):
+            fields["members_of_plan"] = MembershipPlan.objects.filter(code=plan_code).first()
         if days := fields.pop("event_in_days", None):
             fields["event_starts_at"] = (now + timedelta(days=days)).replace(hour=19)
         if days := fields.pop("available_for_days", None):

@@ -38,7 +38,7 @@ def test_the_demo_is_idempotent_and_its_images_exist(db, settings):
     call_command("seed_demo", "--force", stdout=StringIO())
 
     assert state() == first
-    assert len(first[0]) == 9
+    assert len(first[0]) == 10
     # today's three (one used, one issued, one cancelled) after a year of used vouchers
     assert sorted(status for _code, status, _ in first[1][-3:]) == ["cancelled", "issued", "used"]
     assert {status for _code, status, _ in first[1][:-3]} == {"used"}
