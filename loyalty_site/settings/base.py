@@ -229,5 +229,6 @@ LOYALTY_SITE_URL = env.str("LOYALTY_SITE_URL", default="http://127.0.0.1:8000")
 # Webhooks (members/webhooks/conf.py has the rest): http and loopback receivers only when on.
 LOYALTY_WEBHOOKS_ALLOW_LOOPBACK = env.bool("LOYALTY_WEBHOOKS_ALLOW_LOOPBACK", default=DEBUG)
 LOYALTY_WEBHOOKS_TIMEOUT = env.float("LOYALTY_WEBHOOKS_TIMEOUT", default=10.0)
+LOYALTY_WEBHOOKS_KEEP_DAYS = env.int("LOYALTY_WEBHOOKS_KEEP_DAYS", default=30)
 
 from .celery import *  # noqa: E402,F403

@@ -101,6 +101,11 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": SCHEDULED,
         "schedule": crontab(),  # every minute: retries that are due, events never dispatched
     },
+    "webhook-history-purge": {
+        "task": "members.webhooks.tasks.webhook_history_purge_task",
+        "kwargs": SCHEDULED,
+        "schedule": crontab(hour=4, minute=40),
+    },
     "refresh-segments": {
         "task": "campaigns.tasks.segments_refresh_task",
         "kwargs": SCHEDULED,

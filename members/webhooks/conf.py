@@ -28,5 +28,11 @@ def disable_after() -> timedelta:
     return timedelta(hours=float(getattr(settings, "LOYALTY_WEBHOOKS_DISABLE_AFTER_HOURS", 24)))
 
 
+def keep_days() -> int:
+    """Events, their deliveries and attempts are kept this long once finished (default 30
+    days), then the nightly purge deletes them."""
+    return int(getattr(settings, "LOYALTY_WEBHOOKS_KEEP_DAYS", 30))
+
+
 FIRST_RETRY_SECONDS = 30  # jittered to 15-45 s: the first retry comes within a minute
 MAX_RETRY_SECONDS = 6 * 3600

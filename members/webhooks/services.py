@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ..audit import audit_record
@@ -19,7 +20,7 @@ from ..stores import related_to_store
 from . import conf
 from .addresses import endpoint_url_check
 from .events import EVENT_TYPES
-from .models import WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 MAX_ENDPOINTS_PER_STORE = 10
 DISPATCH_CHUNK = 500
@@ -235,3 +236,31 @@ def deliveries_resend(
 
         transaction.on_commit(lambda: deliveries_enqueue(dict(batches)), robust=True)
     return len(chosen)
+
+
+PURGE_BATCH = 5000
+
+
+def webhook_history_purge(*, now: datetime | None = None, batch: int = PURGE_BATCH) -> int:
+    """Delete the events dispatched more than ``conf.keep_days()`` ago none of whose deliveries
+    is still pending, with their deliveries and attempts; returns how many events. Oldest first,
+    ``batch`` events per transaction: a run stopped halfway leaves whole events, and the next run
+    goes on. The outbox would otherwise grow by every change the program ever made."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=conf.keep_days())
+    pending = WebhookDelivery.objects.filter(event=OuterRef("pk"), status=WebhookDelivery.Status.PENDING)
+    finished = (
+        WebhookEvent.objects.filter(dispatched_at__isnull=False, created_at__lt=cutoff)
+        .exclude(Exists(pending))
+        .order_by("pk")
+    )
+    purged = 0
+    while True:
+        with transaction.atomic():
+            ids = list(finished.values_list("pk", flat=True)[:batch])
+            if not ids:
+                return purged
+            # The attempts in one statement first, so the cascade reads back only the deliveries.
+            WebhookAttempt.objects.filter(delivery__event_id__in=ids).delete()
+            WebhookEvent.objects.filter(pk__in=ids).delete()
+        purged += len(ids)

@@ -7,6 +7,7 @@
   sweeper finds the later ones.
 - ``webhooks_sweep_task``: on the beat every minute; dispatches events whose task never
   reached the broker and queues every delivery that is due and not held by a worker.
+- ``webhook_history_purge_task``: nightly; deletes finished events past their keeping time.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.utils import timezone
 from ..models import User
 from .delivery import delivery_send
 from .models import WebhookDelivery, WebhookEndpoint
-from .services import events_dispatch_chunk
+from .services import events_dispatch_chunk, webhook_history_purge
 
 BATCH = 50
 # Retries further off than this wait for the sweeper rather than sit in the broker.
@@ -96,6 +97,11 @@ def webhooks_sweep() -> int:
 @shared_task(name="members.webhooks.tasks.webhooks_sweep_task", acks_late=True)
 def webhooks_sweep_task(scheduled: bool = False) -> int:
     return webhooks_sweep()
+
+
+@shared_task(name="members.webhooks.tasks.webhook_history_purge_task", acks_late=True)
+def webhook_history_purge_task(scheduled: bool = False) -> int:
+    return webhook_history_purge()
 
 
 def endpoint_disabled_notify(*, endpoint_id: int) -> int:

@@ -17,7 +17,11 @@ from members.jobs import JOBS, JobOutcome
 from members.schedule import DAILY, HOURLY
 
 # The one scheduled task that is not a job over member ranges: a read of the whole ledger.
-NOT_A_JOB = {members.tasks.ledger_check_task.name, "members.webhooks.tasks.webhooks_sweep_task"}
+NOT_A_JOB = {
+    members.tasks.ledger_check_task.name,
+    "members.webhooks.tasks.webhooks_sweep_task",
+    "members.webhooks.tasks.webhook_history_purge_task",
+}
 
 
 def test_the_registry_holds_every_job_of_every_app():

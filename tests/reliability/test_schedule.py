@@ -22,8 +22,8 @@ def beat_message(task, task_id: str, **kwargs):
 
 def test_every_job_in_the_schedule_is_sent_as_scheduled():
     sent = {e["task"]: e.get("kwargs") for e in app.conf.beat_schedule.values()}
-    # the jobs and the webhooks sweeper
-    assert len(sent) == 13 and all(kwargs == {"scheduled": True} for kwargs in sent.values())
+    # the jobs, the webhooks sweeper and the outbox purge
+    assert len(sent) == 14 and all(kwargs == {"scheduled": True} for kwargs in sent.values())
 
 
 def test_two_beats_run_the_campaign_and_voucher_jobs_once(program):
