@@ -25,6 +25,7 @@ from .models import Redemption, Reward
 
 class RewardSerializer(serializers.ModelSerializer):
     min_tier = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    members_of_plan = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     in_stock = serializers.BooleanField(read_only=True)
     image_url = serializers.CharField(read_only=True)
 
@@ -40,6 +41,7 @@ class RewardSerializer(serializers.ModelSerializer):
             "cash_value",
             "discount_percent",
             "min_tier",
+            "members_of_plan",
             "in_stock",
             "stock",
             "per_member_limit",
@@ -64,6 +66,7 @@ class RedemptionSerializer(serializers.ModelSerializer):
             "reward",
             "voucher_code",
             "points_spent",
+            "price_source",
             "points_returned",
             "status",
             "expires_at",

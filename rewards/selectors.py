@@ -63,7 +63,7 @@ def _active_rewards() -> dict[str, Reward]:
 
 def reward_catalog(*, on: datetime | None = None) -> QuerySet[Reward]:
     """Active rewards whose window is open on ``on``: the API's list, featured first."""
-    return Reward.objects.active().in_window(on).select_related("min_tier").catalog_order()
+    return Reward.objects.active().in_window(on).select_related("min_tier", "members_of_plan").catalog_order()
 
 
 def member_reward_options(
