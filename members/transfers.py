@@ -217,6 +217,7 @@ def transfer_received_notify(*, transfer_id: int) -> bool:
     from django.conf import settings
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
+    from django.utils import translation
 
     transfer = (
         Transfer.objects.select_related("sender", "recipient")
@@ -226,7 +227,8 @@ def transfer_received_notify(*, transfer_id: int) -> bool:
     if transfer is None:
         return False
     context = {"transfer": transfer, "program": Program.load(), "site_url": settings.LOYALTY_SITE_URL}
-    subject = " ".join(render_to_string("members/email/transfer_received_subject.txt", context).split())
-    body = render_to_string("members/email/transfer_received_message.txt", context)
+    with translation.override(transfer.recipient.language or settings.LANGUAGE_CODE):
+        subject = " ".join(render_to_string("members/email/transfer_received_subject.txt", context).split())
+        body = render_to_string("members/email/transfer_received_message.txt", context)
     send_mail(subject, body, None, [transfer.recipient.email])
     return True
