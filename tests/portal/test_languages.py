@@ -29,6 +29,39 @@ def test_the_switcher_keeps_the_members_language(member_client, portal_member):
     assert 'action="/i18n/setlang/"' in page  # the switcher is a plain form
 
 
+def test_the_members_language_follows_them_to_a_new_browser(client, member_user, portal_member):
+    # Given a member who chose German in another browser
+    portal_member.language = "de"
+    portal_member.save(update_fields=["language"])
+
+    with translation.override("en"):  # whatever the login activates stays in this test
+        # When they log in with the form in a browser with no language cookie
+        response = client.post(
+            reverse("account_login"), {"login": member_user.email, "password": "a-long-test-password"}
+        )
+        page = client.get(response["Location"]).content.decode()
+
+    # Then the cookie carries their language and the dashboard is in German, message and all
+    assert response.status_code == 302 and response["Location"] == "/portal/"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "de"
+    assert '<html lang="de">' in page
+    assert "Verfügbare Punkte" in page and "Available points" not in page
+    assert "Erfolgreich als" in page  # allauth's message, made during the login request
+
+
+def test_a_member_without_a_language_keeps_the_browsers(client, member_user):
+    with translation.override("en"):
+        response = client.post(
+            reverse("account_login"),
+            {"login": member_user.email, "password": "a-long-test-password"},
+            HTTP_ACCEPT_LANGUAGE="fr",
+        )
+        page = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+
+    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies
+    assert '<html lang="fr">' in page
+
+
 def test_an_unknown_language_changes_nothing(member_client, portal_member):
     member_client.post(reverse("set_language"), {"language": "xx", "next": "/portal/"})
     portal_member.refresh_from_db()
