@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from members.config import ConfigQuerySet
 from members.models import Member, Purchase, Store, Tier, User
@@ -184,9 +185,9 @@ class Activity(models.Model):
     """An action a member reported (through a store's API key or the portal)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for approval"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", _("Waiting for approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="activities")
     rule = models.ForeignKey(ActionRule, on_delete=models.PROTECT, related_name="activities")

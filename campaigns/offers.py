@@ -83,6 +83,7 @@ def member_offers(member: Member, *, now: datetime | None = None) -> list[Member
         .filter(_targeted(member.pk) | Q(requires_activation=True, activated_at__isnull=False))
         # (a filter, not exclude(): no activation reads NULL, which NOT would drop)
         .filter(Q(requires_activation=False) | Q(activated_until__isnull=True) | Q(activated_until__gte=now))
+        .select_related("reward")
         .order_by("-priority", "ends_at", "code")
     )
     return [

@@ -9,7 +9,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from members.models import Member
 from members.services import member_profile_update
@@ -83,8 +83,9 @@ def _message(offer: Offer, member: Member) -> EmailMessage:
         "offers_url": site + reverse("earn:offers"),
         "unsubscribe_url": site + reverse("earn:offers-unsubscribe", args=[unsubscribe_token(member)]),
     }
-    subject = " ".join(render_to_string("campaigns/email/offer_subject.txt", context).split())
-    body = render_to_string("campaigns/email/offer_message.txt", context)
+    with translation.override(member.language or settings.LANGUAGE_CODE):
+        subject = " ".join(render_to_string("campaigns/email/offer_subject.txt", context).split())
+        body = render_to_string("campaigns/email/offer_message.txt", context)
     return EmailMessage(
         subject=subject,
         body=body,

@@ -11,7 +11,10 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from members.formats import whole_number
 from members.models import Member, PurchaseLine
 from rewards.models import Reward
 from rewards.selectors import RewardOption, member_reward_options
@@ -56,14 +59,19 @@ def _recommend(option: RewardOption, affinity: dict[str, Decimal], member: Membe
     tier_made = reward.min_tier_id is not None
     score = float(share) * 2 + reachable + (0.3 if tier_made else 0)
     parts = []
+    # The reason's parts, joined with semicolons, each a clause a translation can stand alone.
     if share:
-        parts.append(f"you often buy {reward.category.lower()}")
+        parts.append(_("you often buy %(category)s") % {"category": reward.category.lower()})
     if tier_made:
-        parts.append(f"for {reward.min_tier.name} members like you")
+        parts.append(_("for %(tier)s members like you") % {"tier": reward.min_tier.name})
     if option.points_short:
-        parts.append(f"you are {option.points_short:,} points from it")
+        short = option.points_short
+        parts.append(
+            ngettext("you are %(points)s point from it", "you are %(points)s points from it", short)
+            % {"points": whole_number(short)}
+        )
     else:
-        parts.append("you have the points for it now")
+        parts.append(_("you have the points for it now"))
     reason = "; ".join(parts)
     return Recommendation(reward, reason[:1].upper() + reason[1:] + ".", score, option.points_short)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from members.errors import LoyaltyError
@@ -27,9 +29,12 @@ def offer_activate_view(request: HttpRequest, member: Member, code: str) -> Http
     try:
         item = offer_activate(member=member, code=code[:60], channel="portal")
     except LoyaltyError:
-        messages.error(request, "That offer is not available to you any more.")
+        messages.error(request, _("That offer is not available to you any more."))
     else:
-        messages.success(request, f"{item.offer.name} is active until {item.valid_until:%d %B}.")
+        until = formats.date_format(timezone.localtime(item.valid_until), "j F")
+        messages.success(
+            request, _("%(offer)s is active until %(date)s.") % {"offer": item.offer.name, "date": until}
+        )
     return redirect("earn:offers")
 
 

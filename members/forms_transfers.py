@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 
 class TransferForm(forms.Form):
     member_number = forms.CharField(
-        label="Their member number",
+        label=_("Their member number"),
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
     last_name = forms.CharField(
-        label="Their surname",
+        label=_("Their surname"),
         max_length=150,
-        help_text="As on their membership: both must match.",
+        help_text=_("As on their membership: both must match."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    points = forms.IntegerField(label="Points to send", min_value=1, max_value=10**9)
-    message = forms.CharField(label="Message (optional)", max_length=140, required=False)
+    points = forms.IntegerField(label=_("Points to send"), min_value=1, max_value=10**9)
+    message = forms.CharField(label=_("Message (optional)"), max_length=140, required=False)
 
 
 class TransferConfirmForm(TransferForm):

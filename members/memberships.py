@@ -28,6 +28,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .audit import audit_record
 from .errors import Conflict, InvalidRequest, MemberInactive, MemberNotFound, NotFound
@@ -42,26 +43,26 @@ Status = Membership.Status
 
 
 class PlanNotFound(NotFound):
-    default_message = "No such plan."
+    default_message = _("No such plan.")
 
 
 class MembershipNotFound(NotFound):
-    default_message = "No such membership."
+    default_message = _("No such membership.")
 
 
 class MembershipActive(Conflict):
     code = "membership_active"
-    default_message = "The member already has an active membership of that plan."
+    default_message = _("The member already has an active membership of that plan.")
 
 
 class MembershipNotActive(Conflict):
     code = "membership_not_active"
-    default_message = "The membership has already ended."
+    default_message = _("The membership has already ended.")
 
 
 class MembershipExternalIdConflict(Conflict):
     code = "duplicate_external_id"
-    default_message = "That external id was already used for another membership."
+    default_message = _("That external id was already used for another membership.")
 
 
 @dataclass(frozen=True)

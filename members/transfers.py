@@ -20,25 +20,28 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from .audit import audit_record
 from .errors import Conflict, IdempotencyConflict, InvalidPoints, InvalidRequest, NotFound
+from .formats import whole_number_lazy
 from .ledger.services import points_restore, points_reverse, points_transfer
 from .locks import lock_member, lock_row
 from .models import LedgerEntry, Member, Program, Transfer, User
 
 
 class RecipientNotFound(NotFound):
-    default_message = "No member has that member number and surname."
+    default_message = _("No member has that member number and surname.")
 
 
 class TransferLimitReached(Conflict):
     code = "transfer_limit_reached"
-    default_message = "That is more than you may still send this month."
+    default_message = _("That is more than you may still send this month.")
 
 
 class TransferNotFound(NotFound):
-    default_message = "No such transfer."
+    default_message = _("No such transfer.")
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,9 @@ def transfer_send(
     if not isinstance(idempotency_key, str) or not idempotency_key.strip() or len(idempotency_key) > 120:
         raise InvalidRequest(fields={"idempotency_key": ["Required, at most 120 characters."]})
     if sender_id == recipient_id:
-        raise InvalidRequest("You cannot send points to yourself.", fields={"recipient": ["Another member."]})
+        raise InvalidRequest(
+            _("You cannot send points to yourself."), fields={"recipient": [_("Another member.")]}
+        )
     now = now or timezone.now()
     message = (message or "").strip()[:140]
     with transaction.atomic():
@@ -117,7 +122,11 @@ def transfer_send(
         limit = Program.load().transfer_monthly_limit
         sent = transfer_sent_this_month(member_id=sender.pk, now=now)
         if sent + points > limit:
-            refusal = f"You may send {limit:,} points a month; {max(limit - sent, 0):,} are left this month."
+            refusal = format_lazy(
+                _("You may send {limit} points a month; {left} are left this month."),
+                limit=whole_number_lazy(limit),
+                left=whole_number_lazy(max(limit - sent, 0)),
+            )
             raise TransferLimitReached(refusal, fields={"points": [refusal]})
         recipient = Member.objects.only("first_name", "last_name", "member_number").get(pk=recipient_id)
         transfer = Transfer.objects.create(
@@ -208,6 +217,7 @@ def transfer_received_notify(*, transfer_id: int) -> bool:
     from django.conf import settings
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
+    from django.utils import translation
 
     transfer = (
         Transfer.objects.select_related("sender", "recipient")
@@ -217,7 +227,8 @@ def transfer_received_notify(*, transfer_id: int) -> bool:
     if transfer is None:
         return False
     context = {"transfer": transfer, "program": Program.load(), "site_url": settings.LOYALTY_SITE_URL}
-    subject = " ".join(render_to_string("members/email/transfer_received_subject.txt", context).split())
-    body = render_to_string("members/email/transfer_received_message.txt", context)
+    with translation.override(transfer.recipient.language or settings.LANGUAGE_CODE):
+        subject = " ".join(render_to_string("members/email/transfer_received_subject.txt", context).split())
+        body = render_to_string("members/email/transfer_received_message.txt", context)
     send_mail(subject, body, None, [transfer.recipient.email])
     return True

@@ -115,9 +115,10 @@ class MonthBar:
     earned_height: float
     used_height: float
 
-    @property
-    def figures(self) -> tuple[str, str, str]:  # earned, used, balance: intcomma
-        return f"{self.earned:,}", f"{self.used:,}", f"{self.balance:,}"
+    def figures(self, separator: str) -> tuple[str, str, str]:
+        """Earned, used and balance, grouped in thousands with the language's ``separator``."""
+        figures = (self.earned, self.used, self.balance)
+        return tuple(f"{figure:,}".replace(",", separator) for figure in figures)
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,15 @@ class PointsChart:
 
     def svg_bars(self) -> SafeString:
         names = month_names()[0]
+        separator = formats.get_format("THOUSAND_SEPARATOR")
+        title = _("%(month)s: +%(earned)s / −%(used)s, balance %(balance)s")
         return format_html_join(
-            "\n", "{}", ((self._svg_bar(bar, names[bar.month.month]),) for bar in self.bars)
+            "\n",
+            "{}",
+            ((self._svg_bar(bar, names[bar.month.month], title, separator),) for bar in self.bars),
         )
 
-    def _svg_bar(self, bar: MonthBar, month_name: str) -> SafeString:
+    def _svg_bar(self, bar: MonthBar, month_name: str, title: str, separator: str) -> SafeString:
         earned = used = ""
         if bar.earned_height:
             earned = format_html(
@@ -154,10 +159,16 @@ class PointsChart:
                 '<rect class="used" x="{}" y="{}" width="{}" height="{}"/>',
                 bar.x, self.baseline, self.bar_width, bar.used_height,
             )  # fmt: skip
+        earned_figure, used_figure, balance_figure = bar.figures(separator)
+        words = title % {
+            "month": f"{month_name} {bar.month.year}",
+            "earned": earned_figure,
+            "used": used_figure,
+            "balance": balance_figure,
+        }
         return format_html(
-            '<g><title>{}: +{} / −{}, balance {}</title><rect class="hit" x="{}" y="0" width="{}"'
-            ' height="{}"/>{}{}</g>',
-            f"{month_name} {bar.month.year}", *bar.figures, bar.x, self.bar_width, self.height, earned, used,
+            '<g><title>{}</title><rect class="hit" x="{}" y="0" width="{}" height="{}"/>{}{}</g>',
+            words, bar.x, self.bar_width, self.height, earned, used,
         )  # fmt: skip
 
     def month_items(self) -> SafeString:
@@ -170,10 +181,11 @@ class PointsChart:
 
     def table_rows(self) -> SafeString:
         short = month_names()[1]
+        separator = formats.get_format("THOUSAND_SEPARATOR")
         return format_html_join(
             "",
             '<tr><td>{} {}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>',
-            ((short[bar.month.month], bar.month.year, *bar.figures) for bar in self.bars),
+            ((short[bar.month.month], bar.month.year, *bar.figures(separator)) for bar in self.bars),
         )
 
 

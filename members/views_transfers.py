@@ -8,9 +8,12 @@ import secrets
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from .errors import LoyaltyError
+from .formats import whole_number
 from .forms_transfers import TransferConfirmForm, TransferForm
 from .models import Member, Program
 from .transfers import transfer_recipient_find, transfer_send, transfer_sent_this_month
@@ -40,10 +43,8 @@ def transfer(request: HttpRequest, member: Member) -> HttpResponse:
                 member_number=data["member_number"], last_name=data["last_name"]
             )
             if recipient.pk == member.pk:
-                raise LoyaltyError(
-                    "You cannot send points to yourself.",
-                    fields={"member_number": ["You cannot send points to yourself."]},
-                )
+                yourself = _("You cannot send points to yourself.")
+                raise LoyaltyError(yourself, fields={"member_number": [yourself]})
         except LoyaltyError as error:
             _form_errors(form, error)
         else:
@@ -85,8 +86,10 @@ def transfer_confirm(request: HttpRequest, member: Member) -> HttpResponse:
         retry.is_valid()
         _form_errors(retry, error)
         return render(request, "members/transfer.html", {"member": member, "form": retry, **_limits(member)})
+    points = outcome.transfer.points
     messages.success(
         request,
-        f"You sent {outcome.transfer.points:,} points to {recipient.first_name} {recipient.last_name[:1]}.",
+        ngettext("You sent %(points)s point to %(name)s.", "You sent %(points)s points to %(name)s.", points)
+        % {"points": whole_number(points), "name": f"{recipient.first_name} {recipient.last_name[:1]}"},
     )
     return redirect("portal:dashboard")

@@ -1,6 +1,8 @@
 """This app's domain errors; ``code`` is the contract's error code. The API maps the families
 (NotFound 404, Conflict 409) in ``loyalty_site.api.errors``."""
 
+from django.utils.translation import gettext_lazy as _
+
 from members.errors import Conflict, InsufficientPoints, NotFound
 
 __all__ = [
@@ -21,30 +23,30 @@ __all__ = [
 
 class RewardNotFound(NotFound):
     # Unknown and inactive rewards look the same: a withdrawn reward is not in the catalog.
-    default_message = "No such reward."
+    default_message = _("No such reward.")
 
 
 class RedemptionNotFound(NotFound):
-    default_message = "No such redemption."
+    default_message = _("No such redemption.")
 
 
 class VoucherNotFound(NotFound):
-    default_message = "No such voucher."
+    default_message = _("No such voucher.")
 
 
 class RewardUnavailable(Conflict):
     code = "reward_unavailable"
-    default_message = "The reward cannot be redeemed at this time."
+    default_message = _("The reward cannot be redeemed at this time.")
 
 
 class RewardOutOfStock(Conflict):
     code = "out_of_stock"
-    default_message = "The reward is out of stock."
+    default_message = _("The reward is out of stock.")
 
 
 class TierRequired(Conflict):
     code = "tier_required"
-    default_message = "The member's tier is too low for this reward."
+    default_message = _("The member's tier is too low for this reward.")
 
 
 class PlanRequired(Conflict):
@@ -54,24 +56,24 @@ class PlanRequired(Conflict):
 
 class LimitReached(Conflict):
     code = "limit_reached"
-    default_message = "The member already holds as many of this reward as one member may."
+    default_message = _("The member already holds as many of this reward as one member may.")
 
 
 class NotCancellable(Conflict):
     code = "not_cancellable"
-    default_message = "Only an unused, unexpired redemption can be cancelled."
+    default_message = _("Only an unused, unexpired redemption can be cancelled.")
 
 
 class VoucherUsed(Conflict):
     code = "voucher_used"
-    default_message = "The voucher was already used."
+    default_message = _("The voucher was already used.")
 
 
 class VoucherExpired(Conflict):
     code = "voucher_expired"
-    default_message = "The voucher has expired."
+    default_message = _("The voucher has expired.")
 
 
 class VoucherCancelled(Conflict):
     code = "voucher_cancelled"
-    default_message = "The voucher was cancelled."
+    default_message = _("The voucher was cancelled.")

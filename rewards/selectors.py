@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from members.config import cached
 from members.models import Member
@@ -18,13 +19,13 @@ from .pricing import PriceCut, member_price_cuts, plans_running
 
 # Why a member cannot redeem a reward; the codes are the API's error codes.
 REASONS = {
-    "member_inactive": "Your membership is not active.",
-    "reward_unavailable": "Not available at this time.",
-    "tier_required": "Needs a higher tier.",
-    "plan_required": "For members of a paid plan.",
-    "out_of_stock": "Out of stock.",
-    "limit_reached": "You already hold as many as one member may.",
-    "insufficient_points": "Not enough points yet.",
+    "member_inactive": _("Your membership is not active."),
+    "reward_unavailable": _("Not available at this time."),
+    "tier_required": _("Needs a higher tier."),
+    "plan_required": _("For members of a paid plan."),
+    "out_of_stock": _("Out of stock."),
+    "limit_reached": _("You already hold as many as one member may."),
+    "insufficient_points": _("Not enough points yet."),
 }
 
 

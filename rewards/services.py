@@ -31,6 +31,8 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from members import config
 from members.audit import audit_record
@@ -69,6 +71,11 @@ from .selectors import reward_to_redeem
 
 logger = logging.getLogger(__name__)
 Status = Redemption.Status
+# Why a redemption that is no longer issued cannot be cancelled.
+NOT_CANCELLABLE = {
+    Status.USED: _("The redemption is used."),
+    Status.EXPIRED: _("The redemption is expired."),
+}
 
 
 @dataclass(frozen=True)
@@ -190,13 +197,19 @@ def _redeem(
         tier = config.tiers().get(member.tier_id)
         member_rank = tier.rank if tier else -1
         if member_rank < reward.min_tier.rank:
-            raise TierRequired(f"This reward needs the {reward.min_tier.name} tier or higher.")
+            raise TierRequired(
+                format_lazy(_("This reward needs the {tier} tier or higher."), tier=reward.min_tier.name)
+            )
     if reward.members_of_plan_id is not None and reward.members_of_plan_id not in plans_running(member, now):
-        raise PlanRequired(f"This reward is for members of {reward.members_of_plan.name}.")
+        raise PlanRequired(
+            format_lazy(_("This reward is for members of {plan}."), plan=reward.members_of_plan.name)
+        )
     if reward.per_member_limit is not None:
         held = Redemption.objects.filter(member=member, reward=reward, status__in=Redemption.HELD).count()
         if held >= reward.per_member_limit:
-            raise LimitReached(f"A member may hold {reward.per_member_limit} of this reward.")
+            raise LimitReached(
+                format_lazy(_("A member may hold {count} of this reward."), count=reward.per_member_limit)
+            )
     cut = member_price_cuts(member, [reward], now).get(reward.pk)
     price = cut.points if cut else reward.points_cost
     _check_balance(member, price)
@@ -257,7 +270,11 @@ def _redeem(
 def _check_balance(member: Member, price: int) -> None:
     if member.points_available < price:
         raise InsufficientPoints(
-            f"The member has {max(member.points_available, 0)} points available; {price} are needed."
+            format_lazy(
+                _("The member has {available} points available; {needed} are needed."),
+                available=max(member.points_available, 0),
+                needed=price,
+            )
         )
 
 
@@ -300,9 +317,9 @@ def redemption_cancel(
         if redemption.status == Status.CANCELLED:
             return redemption
         if redemption.status != Status.ISSUED:
-            raise NotCancellable(f"The redemption is {redemption.get_status_display().lower()}.")
+            raise NotCancellable(NOT_CANCELLABLE.get(redemption.status))
         if redemption.expires_at <= now:
-            raise NotCancellable("The voucher has expired.")
+            raise NotCancellable(_("The voucher has expired."))
         if redemption.points_spent:  # a plan's monthly voucher spent none
             redemption.points_returned = points_restore(
                 member_id=member_id,

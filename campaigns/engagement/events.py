@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from members.errors import MemberInactive, MemberNotFound
 from members.ledger.services import points_credit
@@ -49,12 +50,12 @@ def event_rsvp(*, member: Member, event_code: str, now: datetime | None = None) 
     with transaction.atomic():
         event = _event(event_code)
         if now >= event.ends_at:
-            raise EventClosed("The event is over.")
+            raise EventClosed(_("The event is over."))
         lock_member(member.pk)
         if held := EventRsvp.objects.filter(event=event, member=member).first():
             return held, False
         if EventCheckIn.objects.filter(event=event, member=member).exists():
-            raise EventClosed("You have already checked in.")
+            raise EventClosed(_("You have already checked in."))
         _take_seat(event)
         return EventRsvp.objects.create(event=event, member=member, created_at=now), True
 
@@ -102,7 +103,7 @@ def event_check_in(
         if locked.status != Member.Status.ACTIVE:
             raise MemberInactive()
         if not (event.check_in_opens_at <= now < event.check_in_closes_at):
-            raise EventClosed("Check-in is not open for this event now.")
+            raise EventClosed(_("Check-in is not open for this event now."))
         if not EventRsvp.objects.filter(event=event, member_id=member_id).exists():
             _take_seat(event)
         check_in = EventCheckIn.objects.create(

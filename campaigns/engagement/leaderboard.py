@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import BigIntegerField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from members.errors import InvalidRequest
 from members.models import LedgerEntry, Member
@@ -58,9 +59,8 @@ def leaderboard_join(*, member: Member, nickname: str) -> EngagementProfile:
                 defaults={"nickname": nickname, "leaderboard_opt_in": True, "updated_at": timezone.now()},
             )
     except IntegrityError:
-        raise InvalidRequest(
-            "That nickname is taken.", fields={"nickname": ["That nickname is taken."]}
-        ) from None
+        taken = gettext_lazy("That nickname is taken.")
+        raise InvalidRequest(taken, fields={"nickname": [taken]}) from None
     return profile
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.template.loader import render_to_string
+from django.utils import translation
 
 from .models import ChallengeCompletion, MemberBadge
 
 
 def _message(name: str, context: dict, to: str) -> EmailMessage:
     context = {**context, "site_url": settings.LOYALTY_SITE_URL.rstrip("/")}
-    subject = render_to_string(f"campaigns/email/{name}_subject.txt", context).strip()
-    body = render_to_string(f"campaigns/email/{name}_message.txt", context)
+    with translation.override(context["member"].language or settings.LANGUAGE_CODE):
+        subject = render_to_string(f"campaigns/email/{name}_subject.txt", context).strip()
+        body = render_to_string(f"campaigns/email/{name}_message.txt", context)
     return EmailMessage(subject, body, to=[to])
 
 

@@ -10,6 +10,9 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from members.errors import LoyaltyError
@@ -22,8 +25,8 @@ from .models import EngagementProfile, Event, EventCheckIn, EventRsvp
 from .selectors import member_engagement
 
 EVENT_ERRORS = {
-    "event_full": "Sorry, the event is full.",
-    "event_closed": "That is not open right now.",
+    "event_full": _lazy("Sorry, the event is full."),
+    "event_closed": _lazy("That is not open right now."),
 }
 
 
@@ -53,11 +56,11 @@ def rsvp(request: HttpRequest, member: Member, code: str) -> HttpResponse:
     try:
         if request.POST.get("cancel"):
             if event_rsvp_cancel(member=member, event_code=code):
-                messages.info(request, "Your seat is released.")
+                messages.info(request, _("Your seat is released."))
         else:
-            _, created = event_rsvp(member=member, event_code=code)
+            created = event_rsvp(member=member, event_code=code)[1]
             if created:
-                messages.success(request, "You are going. See you there!")
+                messages.success(request, _("You are going. See you there!"))
     except LoyaltyError as error:
         messages.error(request, EVENT_ERRORS.get(error.code, error.message))
     return redirect("engagement:events")
@@ -74,11 +77,18 @@ def check_in(request: HttpRequest, member: Member, code: str, secret: str) -> Ht
             messages.error(request, EVENT_ERRORS.get(error.code, error.message))
         else:
             if outcome.created:
+                points = outcome.check_in.points
                 messages.success(
-                    request, f"Welcome to {event.name}! {outcome.check_in.points} points are yours."
+                    request,
+                    ngettext(
+                        "Welcome to %(event)s! %(points)s point is yours.",
+                        "Welcome to %(event)s! %(points)s points are yours.",
+                        points,
+                    )
+                    % {"event": event.name, "points": points},
                 )
             else:
-                messages.info(request, "You are already checked in.")
+                messages.info(request, _("You are already checked in."))
             return redirect("engagement:events")
     return render(request, "campaigns/check_in.html", {"event": event})
 
@@ -86,9 +96,9 @@ def check_in(request: HttpRequest, member: Member, code: str, secret: str) -> Ht
 class LeaderboardForm(forms.Form):
     nickname = forms.RegexField(
         regex=r"^[A-Za-z0-9_.-]{3,30}$",
-        label="Nickname",
-        help_text="3 to 30 letters, digits, dots, dashes or underscores. Only this is shown.",
-        error_messages={"invalid": "Use 3 to 30 letters, digits, dots, dashes or underscores."},
+        label=_lazy("Nickname"),
+        help_text=_lazy("3 to 30 letters, digits, dots, dashes or underscores. Only this is shown."),
+        error_messages={"invalid": _lazy("Use 3 to 30 letters, digits, dots, dashes or underscores.")},
     )
 
 
@@ -99,7 +109,7 @@ def leaderboard_page(request: HttpRequest, member: Member) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("leave"):
             leaderboard_leave(member=member)
-            messages.info(request, "You have left the leaderboard.")
+            messages.info(request, _("You have left the leaderboard."))
             return redirect("engagement:leaderboard")
         if form.is_valid():
             try:
@@ -107,7 +117,7 @@ def leaderboard_page(request: HttpRequest, member: Member) -> HttpResponse:
             except LoyaltyError as error:
                 form.add_error("nickname", error.message)
             else:
-                messages.success(request, "You are on the leaderboard.")
+                messages.success(request, _("You are on the leaderboard."))
                 return redirect("engagement:leaderboard")
     board = leaderboard(now=timezone.now())
     return render(

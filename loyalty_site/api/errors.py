@@ -1,7 +1,11 @@
 """Every API error in one shape, mapped in one place:
 ``{"error": {"code": ..., "message": ..., "fields": {...}}}`` (``fields`` only for validation).
 Domain errors map by family: invalid input 400 (``invalid`` or the error's own code), forbidden
-403, not found 404, conflicts 409."""
+403, not found 404, conflicts 409.
+
+A domain error's message and fields are answered in English, as the contract writes them,
+whatever the request's Accept-Language (the portal shows the same errors translated). DRF's own
+messages (a missing field, a missing key) follow Accept-Language, as they always have."""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import logging
 from django.core.exceptions import PermissionDenied
 from django.db import DataError
 from django.http import Http404
+from django.utils import translation
+from django.utils.functional import Promise
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -40,18 +46,35 @@ def _flatten(detail) -> dict[str, list[str]]:
     return {"non_field_errors": [str(detail)]}
 
 
+def _worked_out(value):
+    """``value`` with every lazy translation in it made a string now."""
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, dict):
+        return {name: _worked_out(item) for name, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_worked_out(item) for item in value]
+    return value
+
+
+def _domain_error_response(exc: LoyaltyError) -> Response:
+    with translation.override("en"):
+        message, fields = _worked_out(exc.message), _worked_out(exc.fields)
+    if isinstance(exc, NotFound):
+        return error_response(exc.code, message, status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, Conflict):
+        return error_response(exc.code, message, status.HTTP_409_CONFLICT)
+    if isinstance(exc, Forbidden):
+        return error_response(exc.code, message, status.HTTP_403_FORBIDDEN)
+    if not isinstance(exc, InvalidRequest):
+        logger.warning("Unmapped domain error %r answered as invalid", exc)
+        return error_response("invalid", message, status.HTTP_400_BAD_REQUEST, fields)
+    return error_response(exc.code, message, status.HTTP_400_BAD_REQUEST, fields)
+
+
 def exception_handler(exc, context) -> Response | None:
     if isinstance(exc, LoyaltyError):
-        if isinstance(exc, NotFound):
-            return error_response(exc.code, exc.message, status.HTTP_404_NOT_FOUND)
-        if isinstance(exc, Conflict):
-            return error_response(exc.code, exc.message, status.HTTP_409_CONFLICT)
-        if isinstance(exc, Forbidden):
-            return error_response(exc.code, exc.message, status.HTTP_403_FORBIDDEN)
-        if not isinstance(exc, InvalidRequest):
-            logger.warning("Unmapped domain error %r answered as invalid", exc)
-            return error_response("invalid", exc.message, status.HTTP_400_BAD_REQUEST, exc.fields)
-        return error_response(exc.code, exc.message, status.HTTP_400_BAD_REQUEST, exc.fields)
+        return _domain_error_response(exc)
     if isinstance(exc, DataError | OverflowError):
         # A value the columns cannot hold (a number past 64 bits) that validation let through:
         # the input is at fault, and the service's transaction has rolled back.

@@ -11,6 +11,8 @@
   if (!(lifetime > early)) return;
   var started = Date.now();
   var label = card.querySelector("[data-countdown-label]");
+  // The sentence in the page's language, with {time} where the minutes and seconds go.
+  var text = (label && label.getAttribute("data-countdown-text")) || "Valid for {time}, once.";
   var stale = card.querySelector("[data-stale-label]");
   var renewing = false;
   var timer;
@@ -31,7 +33,8 @@
     var whole = Math.max(0, Math.ceil(left));
     if (label) {
       var seconds = String(whole % 60);
-      label.textContent = "Valid for " + Math.floor(whole / 60) + ":" + (seconds.length < 2 ? "0" : "") + seconds + ", once.";
+      var time = Math.floor(whole / 60) + ":" + (seconds.length < 2 ? "0" : "") + seconds;
+      label.textContent = text.replace("{time}", time);
     }
     if (left <= 0) {
       card.classList.add("is-stale");

@@ -1,6 +1,7 @@
 """A member of a Swiss coalition goes through the portal in German: switch the language in the
-footer, read balance and tier, redeem a reward with its confirmation, see the voucher. Amounts
-are in the program's currency (CHF) with German number formatting. Screenshots ``de-*.png``."""
+footer, read balance and tier, show the card, redeem a reward with its confirmation, see the
+voucher. Amounts are in the program's currency (CHF) with German number formatting.
+Screenshots ``de-*.png``."""
 
 from __future__ import annotations
 
@@ -49,6 +50,11 @@ def test_a_journey_in_german(live_server, new_context, program):
     expect(page.get_by_test_id("points-available")).to_have_text("1.234")
     expect(page.get_by_text(re.compile(r"im Wert von etwa 12,34\s+CHF in Prämien"))).to_be_visible()
     shoot(page, "de-dashboard")
+
+    # The card's countdown, written by its script, reads in German too.
+    page.get_by_role("link", name="Karte", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Deine Karte")
+    expect(page.get_by_text(re.compile(r"^Gültig für \d+:\d\d, einmal\.$"))).to_be_visible()
 
     page.get_by_role("link", name="Prämien", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Prämien")
