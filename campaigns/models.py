@@ -520,6 +520,9 @@ class OfferUse(models.Model):
     points = models.PositiveBigIntegerField()
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     used_at = models.DateTimeField(default=timezone.now)
+    returned_at = models.DateTimeField(
+        null=True, blank=True, help_text="Given back by a full refund: the member may use the offer again."
+    )
 
     class Meta:
         constraints = [

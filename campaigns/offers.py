@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from .budgets import budget_take, budget_take_all
 from .engine.applicator import Grant, SourceAward
 from .errors import OfferNotFound
 from .models import Campaign, Offer, OfferActivation, OfferTarget, OfferUse, SegmentMember
+from .selectors import offers_may_apply
 
 
 @dataclass(frozen=True)
@@ -52,19 +53,18 @@ def _targeted(member_id: int) -> Q:
 
 
 def _with_member_state(offers: QuerySet[Offer], member_id: int) -> QuerySet[Offer]:
-    """Annotate each offer with the member's activation (``activated_at``, ``activated_until``)
-    and how many times they used it (``uses_so_far``)."""
+    """Annotate each offer with the member's activation (``activated_at``, ``activated_until``),
+    how many times they used it (``uses_so_far``; a use a full refund gave back does not count)
+    and the sequence of their last use, given back or not (``last_sequence``)."""
     activation = OfferActivation.objects.filter(offer_id=OuterRef("pk"), member_id=member_id)
-    uses = (
-        OfferUse.objects.filter(offer_id=OuterRef("pk"), member_id=member_id)
-        .values("offer_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    member_uses = OfferUse.objects.filter(offer_id=OuterRef("pk"), member_id=member_id).values("offer_id")
+    uses = member_uses.filter(returned_at__isnull=True).annotate(n=Count("pk")).values("n")
+    last = member_uses.annotate(last=Max("sequence")).values("last")
     return offers.annotate(
         activated_at=Subquery(activation.values("activated_at")[:1]),
         activated_until=Subquery(activation.values("valid_until")[:1]),
         uses_so_far=Coalesce(Subquery(uses, output_field=IntegerField()), Value(0)),
+        last_sequence=Coalesce(Subquery(last, output_field=IntegerField()), Value(0)),
     )
 
 
@@ -139,7 +139,7 @@ class OfferRewardPrices:
             offer=offer,
             member=member,
             redemption=redemption,
-            sequence=offer.uses_so_far + 1,
+            sequence=offer.last_sequence + 1,
             points=discount,
             amount=Decimal("0"),
             used_at=redemption.created_at,
@@ -173,7 +173,7 @@ def offer_uses_record(
             offer=award.offer,
             member_id=member_id,
             purchase=purchase,
-            sequence=getattr(award.offer, "uses_so_far", 0) + 1,
+            sequence=getattr(award.offer, "last_sequence", 0) + 1,
             points=award.points,
             amount=purchase.amount,
             used_at=now,
@@ -183,6 +183,15 @@ def offer_uses_record(
     ]
     if uses:
         OfferUse.objects.bulk_create(uses)
+
+
+def offer_uses_return(*, purchase: Purchase, now: datetime) -> int:
+    """A fully refunded purchase gives back the offer uses it took, so the member may use each
+    offer again (its points were reversed with the purchase's). One UPDATE; none when no offer
+    ran when it was bought."""
+    if not offers_may_apply(at=purchase.purchased_at):
+        return 0
+    return OfferUse.objects.filter(purchase=purchase, returned_at__isnull=True).update(returned_at=now)
 
 
 def offer_activate(
@@ -288,7 +297,7 @@ def offer_figures(offers: Iterable[Offer]) -> dict[int, OfferFigures]:
         rows = {row[0]: row[1:] for row in cursor.fetchall()}
     uses = {
         row["offer_id"]: row
-        for row in OfferUse.objects.filter(offer_id__in=ids)
+        for row in OfferUse.objects.filter(offer_id__in=ids, returned_at__isnull=True)
         .values("offer_id")
         .annotate(n=Count("pk"), points=Sum("points"))
     }

@@ -1,6 +1,7 @@
 """Refunds of a store's purchases: the points they claw back, proportionally and
 cumulatively, through the ledger's ``points_reverse``; a replay of the same refund changes
-nothing (``record_once``)."""
+nothing (``record_once``). A full refund also takes back the referral the purchase paid and
+gives back the offer uses it took."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from members.webhooks import event_record, payloads
 from ..engagement.services import engagement_progress
 from ..errors import DuplicateExternalId, PurchaseNotFound, RefundExceedsPurchase
 from ..inputs import payload_digest
+from ..offers import offer_uses_return
 from .purchases import referral_paid_by, referral_reverse
 from .replays import insert_keyed, record_once
 
@@ -133,8 +135,10 @@ def refund_record(
             data=payloads.purchase_refunded(refund, locked, store),
         )
         engagement_progress(member=member, trigger=f"refund:{refund.pk}", now=now)
-        if purchase.paid_referrer_id and locked.refunded_amount >= locked.amount:
-            referral_reverse(purchase=locked, now=now)
+        if locked.refunded_amount >= locked.amount:
+            offer_uses_return(purchase=locked, now=now)
+            if purchase.paid_referrer_id:
+                referral_reverse(purchase=locked, now=now)
         return RefundOutcome(refund, locked, created=True)
 
     return record_once(

@@ -240,3 +240,23 @@ def test_concurrent_purchases_never_overspend_an_offer_budget(program, threads):
     offer.refresh_from_db()
     assert offer.spent_points == 130
     assert ledger_violations() == []
+
+
+def test_a_full_refund_gives_the_offer_use_back_and_a_partial_one_does_not(store, member):
+    make_offer(members=[member])
+    first = buy(store, member, "p1")
+    assert sources(first)["offer:deal"] == 50
+
+    refund_record(store=store, purchase_external_id="p1", external_id="r1", amount="40.00")
+    assert "offer:deal" not in sources(buy(store, member, "p2"))  # a partial refund keeps the use
+
+    refund_record(store=store, purchase_external_id="p1", external_id="r2", amount="60.00")
+    again = buy(store, member, "p3")
+
+    assert sources(again)["offer:deal"] == 50
+    assert "offer:deal" not in sources(buy(store, member, "p4"))  # once more, then used up
+    uses = list(
+        OfferUse.objects.filter(member=member).order_by("sequence").values_list("sequence", "returned_at")
+    )
+    assert [sequence for sequence, _ in uses] == [1, 2] and uses[0][1] is not None and uses[1][1] is None
+    assert ledger_violations() == []
