@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils.translation import ngettext
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from members.admin_base import ReadOnlyAdmin
 from members.errors import LoyaltyError
@@ -39,10 +40,13 @@ class CampaignAdmin(admin.ModelAdmin):
     date_hierarchy = "starts_at"
     fieldsets = [
         (None, {"fields": ["name", "code", "description", "kind", "is_active"]}),
-        ("What it gives", {"fields": ["multiplier", "bonus_points", "threshold_amount"]}),
-        ("When and for whom", {"fields": ["starts_at", "ends_at", "tiers", "stores", "categories", "skus"]}),
+        (gettext_lazy("What it gives"), {"fields": ["multiplier", "bonus_points", "threshold_amount"]}),
         (
-            "Limits",
+            gettext_lazy("When and for whom"),
+            {"fields": ["starts_at", "ends_at", "tiers", "stores", "categories", "skus"]},
+        ),
+        (
+            gettext_lazy("Limits"),
             {
                 "fields": [
                     "min_spend",
@@ -54,7 +58,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Settlement", {"fields": ["retroactive", "settled_at", "created_at"]}),
+        (gettext_lazy("Settlement"), {"fields": ["retroactive", "settled_at", "created_at"]}),
     ]
 
 
@@ -77,25 +81,41 @@ class ActivityAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    def _review(self, request, queryset, service, verb: str) -> None:
+    def _review(self, request, queryset, service) -> int:
+        """Runs ``service`` on each pending activity and says what it refused; returns how many
+        it reviewed."""
         done = 0
         for activity_id in queryset.filter(status=Activity.Status.PENDING).values_list("pk", flat=True):
             try:
                 service(activity_id=activity_id, staff_user=request.user)
                 done += 1
             except LoyaltyError as error:
-                self.message_user(request, f"Activity {activity_id}: {error.message}", messages.WARNING)
+                self.message_user(
+                    request,
+                    _("Activity %(id)s: %(error)s") % {"id": activity_id, "error": error.message},
+                    messages.WARNING,
+                )
+        return done
+
+    @admin.action(description=gettext_lazy("Approve (the member gets the points)"), permissions=["change"])
+    def approve(self, request, queryset) -> None:
+        done = self._review(request, queryset, activity_approve)
         self.message_user(
-            request, ngettext("%d activity %s.", "%d activities %s.", done) % (done, verb), messages.SUCCESS
+            request,
+            ngettext("%(count)s activity approved.", "%(count)s activities approved.", done)
+            % {"count": done},
+            messages.SUCCESS,
         )
 
-    @admin.action(description="Approve (the member gets the points)", permissions=["change"])
-    def approve(self, request, queryset) -> None:
-        self._review(request, queryset, activity_approve, "approved")
-
-    @admin.action(description="Reject", permissions=["change"])
+    @admin.action(description=gettext_lazy("Reject"), permissions=["change"])
     def reject(self, request, queryset) -> None:
-        self._review(request, queryset, activity_reject, "rejected")
+        done = self._review(request, queryset, activity_reject)
+        self.message_user(
+            request,
+            ngettext("%(count)s activity rejected.", "%(count)s activities rejected.", done)
+            % {"count": done},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Referral)
@@ -129,10 +149,13 @@ class AwardAdmin(ReadOnlyAdmin):
 
 class PurchaseImportForm(forms.ModelForm):
     file = forms.FileField(
-        help_text="CSV with the columns member, external_id, amount, purchased_at "
-        "and optionally currency, sku, category."
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy(
+            "CSV with the columns member, external_id, amount, purchased_at "
+            "and optionally currency, sku, category."
+        ),
     )
-    store = forms.ModelChoiceField(queryset=Store.objects.filter(is_active=True))
+    store = forms.ModelChoiceField(queryset=Store.objects.filter(is_active=True), label=gettext_lazy("Store"))
 
     class Meta:
         model = PurchaseImport
@@ -143,9 +166,16 @@ class PurchaseImportForm(forms.ModelForm):
         try:
             self.cleaned_data["content"] = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise forms.ValidationError("The file must be UTF-8 text.") from None
+            raise forms.ValidationError(_("The file must be UTF-8 text.")) from None
         if missing := missing_columns(self.cleaned_data["content"]):
-            raise forms.ValidationError(f"The CSV lacks the column(s): {', '.join(missing)}.")
+            raise forms.ValidationError(
+                ngettext(
+                    "The CSV lacks the column: %(columns)s.",
+                    "The CSV lacks the columns: %(columns)s.",
+                    len(missing),
+                )
+                % {"columns": ", ".join(missing)}
+            )
         return upload
 
 
@@ -176,7 +206,7 @@ class PurchaseImportAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj=None):
         return self.inlines if obj is not None else []
 
-    @admin.display(description="Progress")
+    @admin.display(description=gettext_lazy("Progress"))
     def progress(self, obj: PurchaseImport) -> str:
         return f"{obj.rows_done}/{obj.rows_total}"
 

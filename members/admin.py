@@ -11,6 +11,8 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from .admin_base import ReadOnlyAdmin, ReadOnlyInline
 from .models import (
@@ -34,7 +36,7 @@ class LedgerEntryInline(ReadOnlyInline):
     """The latest entries; the whole history is in the ledger entries list, by member."""
 
     model = LedgerEntry
-    verbose_name_plural = "latest ledger entries"
+    verbose_name_plural = gettext_lazy("latest ledger entries")
     fields = ["created_at", "kind", "points", "balance_after", "source_type", "source_id", "description"]
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
@@ -52,7 +54,7 @@ class LedgerEntryInline(ReadOnlyInline):
 
 class PointLotInline(ReadOnlyInline):
     model = PointLot
-    verbose_name_plural = "open point lots"
+    verbose_name_plural = gettext_lazy("open point lots")
     fields = ["created_at", "points", "remaining", "is_pending", "available_at", "expires_at"]
     readonly_fields = fields
     ordering = ["expires_at", "id"]
@@ -70,9 +72,12 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Name", {"fields": ("first_name", "last_name")}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        (gettext_lazy("Name"), {"fields": ("first_name", "last_name")}),
+        (
+            gettext_lazy("Permissions"),
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        (gettext_lazy("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
@@ -130,11 +135,13 @@ class MemberAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid() and member.status != Member.Status.ERASED:
             member = member_erase(member_id=member.pk, actor=request.user, reason=form.cleaned_data["reason"])
             self.log_change(request, member, "Personal data erased")
-            self.message_user(request, f"Member {member.pk}'s personal data is erased.", messages.SUCCESS)
+            self.message_user(
+                request, _("Member %(id)s's personal data is erased.") % {"id": member.pk}, messages.SUCCESS
+            )
             return redirect(reverse("admin:members_member_change", args=[member.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Erase {member}",
+            "title": _("Erase %(member)s") % {"member": member},
             "member": member,
             "form": form,
             "opts": self.model._meta,
@@ -147,11 +154,14 @@ class EraseForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why (the member's request, its date and channel). Kept in the audit log.",
+        label=gettext_lazy("Reason"),
+        help_text=gettext_lazy("Why (the member's request, its date and channel). Kept in the audit log."),
     )
     confirm = forms.BooleanField(
-        label="I understand this cannot be undone",
-        help_text="Their points are forfeited, their login removed and their personal data replaced.",
+        label=gettext_lazy("I understand this cannot be undone"),
+        help_text=gettext_lazy(
+            "Their points are forfeited, their login removed and their personal data replaced."
+        ),
     )
 
     def save_model(self, request, obj, form, change):
@@ -207,7 +217,7 @@ class TierAdmin(admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            context["subtitle"] = "Thresholds and multipliers change on the staff tier what-if page."
+            context["subtitle"] = _("Thresholds and multipliers change on the staff tier what-if page.")
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -223,13 +233,15 @@ class StoreAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "code", "is_active"]}),
         (
-            "Trust and limits",
+            gettext_lazy("Trust and limits"),
             {
                 "fields": ["is_partner", "max_purchase_amount", "max_backdate_hours"],
-                "description": "A partner sees personal data only of members it enrolled or sold to, "
-                "only its own entries of a member's history, and redeems only with the code from the "
-                "member's card. Every store posts purchases up to its largest amount; only partners "
-                "are held to the backdating limit.",
+                "description": gettext_lazy(
+                    "A partner sees personal data only of members it enrolled or sold to, "
+                    "only its own entries of a member's history, and redeems only with the code from the "
+                    "member's card. Every store posts purchases up to its largest amount; only partners "
+                    "are held to the backdating limit."
+                ),
             },
         ),
     ]
@@ -258,9 +270,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
         key, raw_key = api_key_create(store=obj.store, name=obj.name)
         obj.pk = key.pk
         obj.prefix, obj.digest, obj.created_at = key.prefix, key.digest, key.created_at
-        self.message_user(request, f"New key for {obj.store} (shown once, copy it now): {raw_key}")
+        self.message_user(
+            request,
+            _("New key for %(store)s (shown once, copy it now): %(key)s")
+            % {"store": obj.store, "key": raw_key},
+        )
 
-    @admin.action(description="Revoke the selected keys", permissions=["change"])
+    @admin.action(description=gettext_lazy("Revoke the selected keys"), permissions=["change"])
     def revoke(self, request, queryset):
         from .api_keys import api_key_revoke
 
@@ -269,7 +285,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
             api_key_revoke(key=key)
             self.log_change(request, key, "Revoked")
             revoked += 1
-        self.message_user(request, f"Revoked {revoked} key(s).")
+        self.message_user(
+            request,
+            ngettext("Revoked %(count)s key.", "Revoked %(count)s keys.", revoked) % {"count": revoked},
+        )
 
     revoke.logs_history = True
 

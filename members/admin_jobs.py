@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy, ngettext
 
 from .admin_base import ReadOnlyAdmin
 from .models import ExpiryReminder, JobRun
@@ -25,14 +26,14 @@ class JobRunAdmin(ReadOnlyAdmin):
         "detail",
     ]
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress_bar(self, obj: JobRun) -> str:
+        chunks = ngettext("%(done)s/%(total)s chunk", "%(done)s/%(total)s chunks", obj.chunks_total) % {
+            "done": obj.chunks_done,
+            "total": obj.chunks_total,
+        }
         return format_html(
-            '<progress value="{}" max="100"></progress> {}% ({}/{} chunks)',
-            obj.progress,
-            obj.progress,
-            obj.chunks_done,
-            obj.chunks_total,
+            '<progress value="{}" max="100"></progress> {}% ({})', obj.progress, obj.progress, chunks
         )
 
 

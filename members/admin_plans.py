@@ -8,6 +8,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from .admin_base import ReadOnlyAdmin
 from .errors import LoyaltyError
@@ -34,7 +36,7 @@ class MembershipPlanAdmin(admin.ModelAdmin):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(max_length=255, label="Why are these memberships cancelled?")
+    reason = forms.CharField(max_length=255, label=gettext_lazy("Why are these memberships cancelled?"))
 
 
 @admin.register(Membership)
@@ -57,7 +59,7 @@ class MembershipAdmin(ReadOnlyAdmin):
         return self.get_fields(request, obj)
 
     @admin.action(
-        description="Cancel the selected memberships now: benefits end now (asks for a reason)",
+        description=gettext_lazy("Cancel the selected memberships now: benefits end now (asks for a reason)"),
         permissions=["change"],
     )
     def cancel_now(self, request, queryset):
@@ -68,7 +70,7 @@ class MembershipAdmin(ReadOnlyAdmin):
                 "admin/members/membership/cancel.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": "Cancel memberships",
+                    "title": _("Cancel memberships"),
                     "memberships": queryset.select_related("member", "plan"),
                     "form": form,
                     "opts": self.model._meta,
@@ -82,14 +84,24 @@ class MembershipAdmin(ReadOnlyAdmin):
                     membership_id=membership_id, actor=request.user, reason=form.cleaned_data["reason"]
                 )
             except LoyaltyError as error:
-                self.message_user(request, f"Membership {membership_id}: {error.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("Membership %(id)s: %(error)s") % {"id": membership_id, "error": error.message},
+                    messages.ERROR,
+                )
             else:
                 cancelled += 1
-        self.message_user(request, f"{cancelled} membership(s) cancelled.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)s membership cancelled.", "%(count)s memberships cancelled.", cancelled)
+            % {"count": cancelled},
+            messages.SUCCESS,
+        )
         return None
 
     @admin.action(
-        description="Stop the selected memberships renewing (they run to their end)", permissions=["change"]
+        description=gettext_lazy("Stop the selected memberships renewing (they run to their end)"),
+        permissions=["change"],
     )
     def stop_renewal(self, request, queryset) -> None:
         stopped = 0
@@ -101,14 +113,23 @@ class MembershipAdmin(ReadOnlyAdmin):
                     member=membership.member, membership_id=membership.pk, actor=request.user
                 )
             except LoyaltyError as error:
-                self.message_user(request, f"Membership {membership.pk}: {error.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("Membership %(id)s: %(error)s") % {"id": membership.pk, "error": error.message},
+                    messages.ERROR,
+                )
             else:
                 stopped += 1
-        self.message_user(request, f"{stopped} membership(s) will not renew.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)s membership will not renew.", "%(count)s memberships will not renew.", stopped)
+            % {"count": stopped},
+            messages.SUCCESS,
+        )
 
 
 class ReverseForm(forms.Form):
-    reason = forms.CharField(max_length=255, label="Why are these transfers reversed?")
+    reason = forms.CharField(max_length=255, label=gettext_lazy("Why are these transfers reversed?"))
 
 
 @admin.register(Transfer)
@@ -141,7 +162,9 @@ class TransferAdmin(ReadOnlyAdmin):
     def get_fields(self, request, obj=None):
         return self.readonly_fields
 
-    @admin.action(description="Reverse the selected transfers (asks for a reason)", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Reverse the selected transfers (asks for a reason)"), permissions=["change"]
+    )
     def reverse_transfers(self, request, queryset):
         form = ReverseForm(request.POST if "reason" in request.POST else None)
         if not form.is_valid():
@@ -150,7 +173,7 @@ class TransferAdmin(ReadOnlyAdmin):
                 "admin/members/transfer/reverse.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": "Reverse transfers",
+                    "title": _("Reverse transfers"),
                     "transfers": queryset.select_related("sender", "recipient"),
                     "form": form,
                     "opts": self.model._meta,
@@ -164,10 +187,19 @@ class TransferAdmin(ReadOnlyAdmin):
                     transfer_id=transfer.pk, staff_user=request.user, reason=form.cleaned_data["reason"]
                 )
             except LoyaltyError as error:
-                self.message_user(request, f"Transfer {transfer.pk}: {error.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("Transfer %(id)s: %(error)s") % {"id": transfer.pk, "error": error.message},
+                    messages.ERROR,
+                )
             else:
                 reversed_count += 1
-        self.message_user(request, f"{reversed_count} transfer(s) reversed.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)s transfer reversed.", "%(count)s transfers reversed.", reversed_count)
+            % {"count": reversed_count},
+            messages.SUCCESS,
+        )
         return None
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from members.errors import LoyaltyError
 
@@ -37,10 +39,13 @@ class RewardAdmin(admin.ModelAdmin):
     readonly_fields = ["image_preview", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["code", "name", "kind", "category", "description", "image", "image_preview"]}),
-        ("Cost and value", {"fields": ["points_cost", "cash_value", "discount_percent", "sku"]}),
-        ("Experience", {"fields": ["event_starts_at", "venue"], "classes": ["collapse"]}),
         (
-            "Who and when",
+            gettext_lazy("Cost and value"),
+            {"fields": ["points_cost", "cash_value", "discount_percent", "sku"]},
+        ),
+        (gettext_lazy("Experience"), {"fields": ["event_starts_at", "venue"], "classes": ["collapse"]}),
+        (
+            gettext_lazy("Who and when"),
             {
                 "fields": [
                     "stock",
@@ -53,15 +58,15 @@ class RewardAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Paid plans", {"fields": ["members_of_plan", "monthly_for_plan"]}),
-        ("Dates", {"fields": ["created_at", "updated_at"]}),
+        (gettext_lazy("Paid plans"), {"fields": ["members_of_plan", "monthly_for_plan"]}),
+        (gettext_lazy("Dates"), {"fields": ["created_at", "updated_at"]}),
     ]
 
-    @admin.display(description="stock", ordering="stock")
+    @admin.display(description=gettext_lazy("stock"), ordering="stock")
     def stock_display(self, reward: Reward) -> str:
-        return "unlimited" if reward.stock is None else str(reward.stock)
+        return _("unlimited") if reward.stock is None else str(reward.stock)
 
-    @admin.display(description="preview")
+    @admin.display(description=gettext_lazy("preview"))
     def image_preview(self, reward: Reward) -> str:
         if not reward.image:
             return "-"
@@ -102,34 +107,51 @@ class RedemptionAdminBase(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def _each(self, request, queryset, call, done: str) -> None:
+    def _each(self, request, queryset, call) -> int:
+        """Calls ``call`` on each redemption and says what it refused; returns how many succeeded."""
         succeeded = 0
         for redemption in queryset.order_by("pk"):
             try:
                 call(redemption)
                 succeeded += 1
             except LoyaltyError as exc:
-                self.message_user(request, f"{redemption.voucher_code}: {exc.message}", messages.WARNING)
-        if succeeded:
-            self.message_user(request, f"{succeeded} redemption(s) {done}.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("%(voucher_code)s: %(error)s")
+                    % {"voucher_code": redemption.voucher_code, "error": exc.message},
+                    messages.WARNING,
+                )
+        return succeeded
 
-    @admin.action(description="Fulfil (hand over: the voucher is used)", permissions=["change"])
+    @admin.action(description=gettext_lazy("Fulfil (hand over: the voucher is used)"), permissions=["change"])
     def fulfil(self, request, queryset) -> None:
-        self._each(
+        fulfilled = self._each(
             request,
             queryset,
             lambda r: services.redemption_fulfil(redemption_id=r.pk, staff_user=request.user),
-            "fulfilled",
         )
+        if fulfilled:
+            self.message_user(
+                request,
+                ngettext("%(count)s redemption fulfilled.", "%(count)s redemptions fulfilled.", fulfilled)
+                % {"count": fulfilled},
+                messages.SUCCESS,
+            )
 
-    @admin.action(description="Cancel (points and stock are returned)", permissions=["change"])
+    @admin.action(description=gettext_lazy("Cancel (points and stock are returned)"), permissions=["change"])
     def cancel(self, request, queryset) -> None:
-        self._each(
+        cancelled = self._each(
             request,
             queryset,
             lambda r: services.redemption_cancel(redemption_id=r.pk, actor=request.user, reason="admin"),
-            "cancelled",
         )
+        if cancelled:
+            self.message_user(
+                request,
+                ngettext("%(count)s redemption cancelled.", "%(count)s redemptions cancelled.", cancelled)
+                % {"count": cancelled},
+                messages.SUCCESS,
+            )
 
 
 @admin.register(Redemption)

@@ -23,7 +23,9 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from members import admin as core_admin
 from members.errors import LoyaltyError
@@ -81,37 +83,60 @@ class AdjustmentRequestAdmin(admin.ModelAdmin):
     def has_approve_permission(self, request) -> bool:
         return request.user.has_perm("staff.approve_adjustmentrequest")
 
-    @admin.action(description="Approve the selected adjustments (posts them)", permissions=["approve"])
+    @admin.action(
+        description=gettext_lazy("Approve the selected adjustments (posts them)"), permissions=["approve"]
+    )
     def approve(self, request, queryset):
-        self._decide(
+        done = self._decide(
             request,
             queryset,
             lambda pk: adjustment_approve(request_id=pk, approver=request.user),
             "Approved and posted",
         )
+        if done:
+            self.message_user(
+                request,
+                ngettext(
+                    "Approved and posted: %(count)s adjustment.",
+                    "Approved and posted: %(count)s adjustments.",
+                    done,
+                )
+                % {"count": done},
+            )
 
     approve.logs_history = True
 
-    @admin.action(description="Reject the selected adjustments", permissions=["approve"])
+    @admin.action(description=gettext_lazy("Reject the selected adjustments"), permissions=["approve"])
     def reject(self, request, queryset):
-        self._decide(
+        done = self._decide(
             request, queryset, lambda pk: adjustment_reject(request_id=pk, approver=request.user), "Rejected"
         )
+        if done:
+            self.message_user(
+                request,
+                ngettext("Rejected: %(count)s adjustment.", "Rejected: %(count)s adjustments.", done)
+                % {"count": done},
+            )
 
     reject.logs_history = True
 
-    def _decide(self, request, queryset, decide, verb: str) -> None:
+    def _decide(self, request, queryset, decide, history: str) -> int:
+        """Decides each adjustment, writing ``history`` (in English, as all admin history is) for
+        each one decided and saying what was refused; returns how many were decided."""
         done = 0
         for pk in queryset.values_list("pk", flat=True):
             try:
                 adjustment = decide(pk)
             except LoyaltyError as error:
-                self.message_user(request, f"Adjustment {pk}: {error.message}", messages.ERROR)
+                self.message_user(
+                    request,
+                    _("Adjustment %(id)s: %(error)s") % {"id": pk, "error": error.message},
+                    messages.ERROR,
+                )
             else:
                 done += 1
-                self.log_change(request, adjustment, verb)
-        if done:
-            self.message_user(request, f"{verb}: {done} adjustment(s).")
+                self.log_change(request, adjustment, history)
+        return done
 
 
 @admin.register(StoreManager)
@@ -181,19 +206,37 @@ class StaffMemberAdmin(core_admin.MemberAdmin):
                     member,
                     f"Points adjustment {adjustment.points:+d} requested: {adjustment.reason}",
                 )
+                points = abs(adjustment.points)
                 if adjustment.status == AdjustmentRequest.Status.APPLIED:
-                    self.message_user(request, f"{adjustment.points:+d} points posted to {member}.")
+                    self.message_user(
+                        request,
+                        ngettext(
+                            "%(points)s point posted to %(member)s.",
+                            "%(points)s points posted to %(member)s.",
+                            points,
+                        )
+                        % {"points": f"{adjustment.points:+d}", "member": member},
+                    )
                 else:
                     self.message_user(
                         request,
-                        f"{adjustment.points:+d} points is above {program.adjustment_approval_threshold}: "
-                        "the adjustment waits for a second staff member to approve it.",
+                        ngettext(
+                            "%(points)s point is above %(threshold)s: "
+                            "the adjustment waits for a second staff member to approve it.",
+                            "%(points)s points is above %(threshold)s: "
+                            "the adjustment waits for a second staff member to approve it.",
+                            points,
+                        )
+                        % {
+                            "points": f"{adjustment.points:+d}",
+                            "threshold": program.adjustment_approval_threshold,
+                        },
                         messages.WARNING,
                     )
                 return redirect(reverse("admin:members_member_change", args=[member.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Adjust points of {member}",
+            "title": _("Adjust points of %(member)s") % {"member": member},
             "member": member,
             "form": form,
             "threshold": program.adjustment_approval_threshold,
@@ -202,18 +245,26 @@ class StaffMemberAdmin(core_admin.MemberAdmin):
         }
         return TemplateResponse(request, "admin/members/member/adjust.html", context)
 
-    @admin.action(description="Resend the email-verification mail", permissions=["resend_mail"])
+    @admin.action(description=gettext_lazy("Resend the email-verification mail"), permissions=["resend_mail"])
     def resend_verification_mail(self, request, queryset):
         sent = 0
         for member in queryset:
             try:
                 member_mail_resend(member_id=member.pk, staff_user=request.user, request=request)
             except LoyaltyError as error:
-                self.message_user(request, f"{member}: {error.message}", messages.WARNING)
+                self.message_user(
+                    request,
+                    _("%(member)s: %(error)s") % {"member": member, "error": error.message},
+                    messages.WARNING,
+                )
             else:
                 sent += 1
                 self.log_change(request, member, "Email-verification mail resent")
-        self.message_user(request, f"Mail resent to {sent} member(s).")
+        self.message_user(
+            request,
+            ngettext("Mail resent to %(count)s member.", "Mail resent to %(count)s members.", sent)
+            % {"count": sent},
+        )
 
     resend_verification_mail.logs_history = True
 
@@ -266,18 +317,21 @@ for model, model_admin in [
     admin.site.register(model, model_admin)
 
 
-def _with_history(action, description: str):
+def _with_history(action, description):
     @wraps(action)
     def run(model_admin, request, queryset):
         objects = list(queryset)
         response = action(model_admin, request, queryset)
         if response is None or isinstance(response, HttpResponseRedirect):
+            # The history is kept in English, whatever language the staff member reads admin in.
+            with translation.override("en"):
+                change_message = f"Admin action: {description}"
             for obj in objects:
                 LogEntry.objects.log_actions(
                     user_id=request.user.pk,
                     queryset=[obj],
                     action_flag=CHANGE,
-                    change_message=f"Admin action: {description}",
+                    change_message=change_message,
                     single_object=True,
                 )
         return response
@@ -292,13 +346,13 @@ def _guarded_actions_with_history(model_admin, get_actions, request):
     never enough to change what is in it."""
     actions = get_actions(request)
     may_change = model_admin.has_change_permission(request)
-    for name, (func, _, description) in list(actions.items()):
+    for name, (func, _func_name, description) in list(actions.items()):
         if name == "delete_selected":
             continue
         if not getattr(func, "allowed_permissions", None) and not may_change:
             del actions[name]
         elif not getattr(func, "logs_history", False):
-            actions[name] = (_with_history(func, str(description)), name, description)
+            actions[name] = (_with_history(func, description), name, description)
     return actions
 
 

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from campaigns.models import Badge, Challenge, ChallengeCompletion, ChallengeProgress, EventCheckIn, EventRsvp
 
@@ -102,7 +103,9 @@ def check_in_posters(events) -> list[CheckInPoster]:
         url = settings.LOYALTY_SITE_URL.rstrip("/") + reverse(
             "engagement:check_in", args=[event.code, event.check_in_secret]
         )
-        svg = segno.make(url, error="m").svg_inline(scale=4, border=2, title="Check-in code", omitsize=True)
+        svg = segno.make(url, error="m").svg_inline(
+            scale=4, border=2, title=_("Check-in code"), omitsize=True
+        )
         # segno draws path data only (the fixed title aside): nothing of the URL is written as text.
         posters.append(CheckInPoster(event, url, mark_safe(svg)))
     return posters

@@ -3,6 +3,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from members.models import Tier
 
@@ -17,14 +19,14 @@ class TierDraftForm(forms.Form):
         for tier in tiers:
             values = initial_draft.get(tier.code, {})
             self.fields[f"{tier.code}-threshold"] = forms.DecimalField(
-                label=f"{tier.name} threshold",
+                label=_("%(tier)s threshold") % {"tier": tier.name},
                 min_value=Decimal("0"),
                 max_digits=12,
                 decimal_places=2,
                 initial=values.get("threshold", tier.threshold),
             )
             self.fields[f"{tier.code}-multiplier"] = forms.DecimalField(
-                label=f"{tier.name} multiplier",
+                label=_("%(tier)s multiplier") % {"tier": tier.name},
                 min_value=Decimal("0.01"),
                 max_digits=5,
                 decimal_places=2,
@@ -47,16 +49,18 @@ class TierDraftForm(forms.Form):
 
 class AdjustmentForm(forms.Form):
     points = forms.IntegerField(
-        help_text="Points to add; a negative number removes points. Zero is not an adjustment."
+        label=gettext_lazy("Points"),
+        help_text=gettext_lazy("Points to add; a negative number removes points. Zero is not an adjustment."),
     )
     reason = forms.CharField(
         max_length=255,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Why: the member sees it in their history.",
+        label=gettext_lazy("Reason"),
+        help_text=gettext_lazy("Why: the member sees it in their history."),
     )
 
     def clean_points(self) -> int:
         points = self.cleaned_data["points"]
         if points == 0:
-            raise forms.ValidationError("An adjustment is not zero points.")
+            raise forms.ValidationError(_("An adjustment is not zero points."))
         return points

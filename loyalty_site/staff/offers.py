@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import django_tables2 as tables
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.models import Offer
 from campaigns.offers import offer_figures
@@ -43,7 +45,7 @@ def offer_rows(*, as_of: datetime) -> list[OfferRow]:
         OfferRow(
             offer=f"{offer.name} ({offer.code})",
             kind=offer.get_kind_display(),
-            audience=offer.segment.name if offer.segment else "Uploaded list",
+            audience=offer.segment.name if offer.segment else _("Uploaded list"),
             targeted=figures[offer.pk].targeted,
             activated=figures[offer.pk].activated,
             used=figures[offer.pk].used,
@@ -55,14 +57,14 @@ def offer_rows(*, as_of: datetime) -> list[OfferRow]:
 
 
 class OfferTable(FigureTable):
-    offer = tables.Column()
-    kind = tables.Column()
-    audience = tables.Column(verbose_name="For")
-    targeted = tables.Column(attrs=NUM)
-    activated = tables.Column(attrs=NUM, verbose_name="Took it")
-    used = tables.Column(attrs=NUM, verbose_name="Uses")
-    points = tables.Column(attrs=NUM, verbose_name="Points given")
-    incremental_spend = tables.Column(attrs=NUM, verbose_name="Incremental spend", default="–")
+    offer = tables.Column(verbose_name=gettext_lazy("Offer"))
+    kind = tables.Column(verbose_name=gettext_lazy("Kind"))
+    audience = tables.Column(verbose_name=gettext_lazy("For"))
+    targeted = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Targeted"))
+    activated = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Took it"))
+    used = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Uses"))
+    points = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Points given"))
+    incremental_spend = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Incremental spend"), default="–")
 
 
 def offer_tables(*, as_of: datetime) -> dict[str, FigureTable]:

@@ -19,6 +19,7 @@ import django_tables2 as tables
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from campaigns.models import Award
 from members.models import Membership, MembershipPlan
@@ -128,20 +129,20 @@ def plan_figures(*, as_of: datetime) -> tuple[list[PlanRow], list[PlanMonth]]:
 
 
 class PlanTable(FigureTable):
-    plan = tables.Column()
-    active = tables.Column(attrs=NUM, verbose_name="Active members")
-    sold = tables.Column(attrs=NUM, verbose_name="Sold")
-    renewals = tables.Column(attrs=NUM)
-    revenue = tables.Column(attrs=NUM)
-    points_given = tables.Column(attrs=NUM, verbose_name="Points given by the plan")
+    plan = tables.Column(verbose_name=gettext_lazy("Plan"))
+    active = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Active members"))
+    sold = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Sold"))
+    renewals = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Renewals"))
+    revenue = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Revenue"))
+    points_given = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Points given by the plan"))
 
 
 class PlanMonthTable(FigureTable):
-    month = tables.DateColumn(format="M Y")
-    sold = tables.Column(attrs=NUM, verbose_name="New")
-    renewals = tables.Column(attrs=NUM)
-    churned = tables.Column(attrs=NUM, verbose_name="Churned")
-    revenue = tables.Column(attrs=NUM)
+    month = tables.DateColumn(format="M Y", verbose_name=gettext_lazy("Month"))
+    sold = tables.Column(attrs=NUM, verbose_name=gettext_lazy("New"))
+    renewals = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Renewals"))
+    churned = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Churned"))
+    revenue = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Revenue"))
 
 
 def plan_tables(*, as_of: datetime) -> dict[str, FigureTable]:

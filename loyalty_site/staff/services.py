@@ -1,5 +1,7 @@
 """Staff writes: points adjustments with maker-checker approval, tier drafts and their
 publication, resending a member's mail. Each is one transaction and leaves an audit event.
+Their errors are lazy translations, like every domain error's (``members.errors``): staff read
+them in their own language.
 
 Who may do what is decided here, by permission, not in the views: a support agent adjusts up
 to ``Program.adjustment_approval_threshold`` points; a larger adjustment needs the
@@ -18,6 +20,9 @@ from django.db.models import Sum
 from django.db.models.functions import Abs
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from members.audit import audit_record
 from members.errors import Conflict, InvalidRequest, LoyaltyError, MemberNotFound, NotFound
@@ -30,17 +35,17 @@ from .models import AdjustmentRequest, TierDraft
 
 class NotPermitted(LoyaltyError):
     code = "forbidden"
-    default_message = "You are not allowed to do that."
+    default_message = _("You are not allowed to do that.")
 
 
 class SameApprover(Conflict):
     code = "same_approver"
-    default_message = "A second staff member must approve an adjustment; you requested this one."
+    default_message = _("A second staff member must approve an adjustment; you requested this one.")
 
 
 class AdjustmentNotPending(Conflict):
     code = "not_pending"
-    default_message = "That adjustment was already decided."
+    default_message = _("That adjustment was already decided.")
 
 
 # --- adjustments -----------------------------------------------------------------------------
@@ -55,19 +60,24 @@ def adjustment_request(
     (``adjustment_approve``)."""
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         raise InvalidRequest(
-            "An adjustment is a whole number of points other than zero.",
-            fields={"points": ["A whole number other than zero."]},
+            _("An adjustment is a whole number of points other than zero."),
+            fields={"points": [_("A whole number other than zero.")]},
         )
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidRequest("An adjustment needs a reason.", fields={"reason": ["Required."]})
+        raise InvalidRequest(_("An adjustment needs a reason."), fields={"reason": [_("Required.")]})
     if not requested_by.is_staff or not requested_by.has_perm("staff.add_adjustmentrequest"):
-        raise NotPermitted("You may not adjust points.")
+        raise NotPermitted(_("You may not adjust points."))
     now = now or timezone.now()
     program = Program.load()
     threshold = program.adjustment_approval_threshold
     if abs(points) > threshold and not requested_by.has_perm("staff.request_large_adjustment"):
-        raise NotPermitted(f"Adjustments of more than {threshold} points are for program managers.")
+        raise NotPermitted(
+            format_lazy(
+                _("Adjustments of more than {threshold} points are for program managers."),
+                threshold=threshold,
+            )
+        )
     with transaction.atomic():
         if not Member.objects.filter(pk=member_id).exists():
             raise MemberNotFound()
@@ -116,7 +126,7 @@ def _points_posted_alone(staff_user: User, *, since: datetime) -> int:
 def adjustment_approve(*, request_id: int, approver: User, now: datetime | None = None) -> AdjustmentRequest:
     """The second person's approval: the adjustment is posted to the ledger."""
     if not approver.is_staff or not approver.has_perm("staff.approve_adjustmentrequest"):
-        raise NotPermitted("You may not approve adjustments.")
+        raise NotPermitted(_("You may not approve adjustments."))
     now = now or timezone.now()
     with transaction.atomic():
         request = _lock_pending(request_id)
@@ -142,7 +152,7 @@ def adjustment_reject(
     *, request_id: int, approver: User, note: str = "", now: datetime | None = None
 ) -> AdjustmentRequest:
     if not approver.is_staff or not approver.has_perm("staff.approve_adjustmentrequest"):
-        raise NotPermitted("You may not decide on adjustments.")
+        raise NotPermitted(_("You may not decide on adjustments."))
     now = now or timezone.now()
     with transaction.atomic():
         request = _lock_pending(request_id)
@@ -171,7 +181,7 @@ def adjustment_reject(
 def _lock_pending(request_id: int) -> AdjustmentRequest:
     locked = lock_rows(AdjustmentRequest.objects.filter(pk=request_id))
     if not locked:
-        raise NotFound("No such adjustment request.")
+        raise NotFound(_("No such adjustment request."))
     if locked[0].status != AdjustmentRequest.Status.PENDING:
         raise AdjustmentNotPending()
     return locked[0]
@@ -225,9 +235,9 @@ def tier_draft_publish(*, draft_id: int, staff_user: User, now: datetime | None 
     with transaction.atomic():
         draft = lock_row(TierDraft.objects.filter(pk=draft_id))
         if draft is None:
-            raise NotFound("No such tier draft.")
+            raise NotFound(_("No such tier draft."))
         if draft.published_at is not None:
-            raise Conflict("That draft was already published.")
+            raise Conflict(_("That draft was already published."))
         cleaned = tier_draft_clean(draft.tiers)
         tiers = lock_rows(Tier.objects.all())
         changes: dict[str, dict[str, list[str]]] = {}
@@ -256,39 +266,39 @@ def tier_draft_clean(tiers: dict[str, dict[str, Any]]) -> dict[str, dict[str, st
     multipliers above zero. Returns the draft with decimals as strings."""
     current = list(Tier.objects.order_by("rank"))
     cleaned: dict[str, dict[str, str]] = {}
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Promise]] = {}
     previous: Decimal | None = None
     for tier in current:
         values = (tiers or {}).get(tier.code)
         if not isinstance(values, dict):
-            errors[tier.code] = ["Missing."]
+            errors[tier.code] = [_("Missing.")]
             continue
         try:
             threshold = Decimal(str(values.get("threshold"))).quantize(Decimal("0.01"))
             multiplier = Decimal(str(values.get("multiplier"))).quantize(Decimal("0.01"))
         except (InvalidOperation, TypeError, ValueError):
-            errors[tier.code] = ["Threshold and multiplier must be numbers."]
+            errors[tier.code] = [_("Threshold and multiplier must be numbers.")]
             continue
         if not threshold.is_finite() or not multiplier.is_finite():
-            errors[tier.code] = ["Threshold and multiplier must be numbers."]
+            errors[tier.code] = [_("Threshold and multiplier must be numbers.")]
         elif previous is None and threshold != 0:
-            errors[tier.code] = ["The entry tier's threshold is 0."]
+            errors[tier.code] = [_("The entry tier's threshold is 0.")]
         elif previous is not None and threshold <= previous:
-            errors[tier.code] = ["Each tier's threshold must be above the one below it."]
+            errors[tier.code] = [_("Each tier's threshold must be above the one below it.")]
         elif threshold >= Decimal("10") ** 10:
-            errors[tier.code] = ["That threshold is too large."]
+            errors[tier.code] = [_("That threshold is too large.")]
         elif not Decimal("0") < multiplier < Decimal("1000"):
-            errors[tier.code] = ["The multiplier must be above 0 (and below 1000)."]
+            errors[tier.code] = [_("The multiplier must be above 0 (and below 1000).")]
         previous = threshold
         cleaned[tier.code] = {"threshold": str(threshold), "multiplier": str(multiplier)}
     if errors:
-        raise InvalidRequest("The draft has errors.", fields=errors)
+        raise InvalidRequest(_("The draft has errors."), fields=errors)
     return cleaned
 
 
 def _require_tier_editor(user: User) -> None:
     if not user.is_staff or not user.has_perm("staff.edit_tier_draft"):
-        raise NotPermitted("Only program managers edit tiers.")
+        raise NotPermitted(_("Only program managers edit tiers."))
 
 
 # --- mail ------------------------------------------------------------------------------------
@@ -299,15 +309,15 @@ def member_mail_resend(*, member_id: int, staff_user: User, request: HttpRequest
     from allauth.account.models import EmailAddress
 
     if not staff_user.is_staff or not staff_user.has_perm("staff.resend_member_mail"):
-        raise NotPermitted("You may not resend mail.")
+        raise NotPermitted(_("You may not resend mail."))
     member = Member.objects.select_related("user").filter(pk=member_id).first()
     if member is None:
         raise MemberNotFound()
     if member.user is None:
-        raise InvalidRequest("The member has no login yet: there is no mail to resend.")
+        raise InvalidRequest(_("The member has no login yet: there is no mail to resend."))
     address = EmailAddress.objects.filter(user=member.user, verified=False).order_by("-primary").first()
     if address is None:
-        raise InvalidRequest("The member's email address is already verified.")
+        raise InvalidRequest(_("The member's email address is already verified."))
     # allauth builds the mail from the request being served, so it is sent now, not after commit.
     address.send_confirmation(request)
     audit_record(

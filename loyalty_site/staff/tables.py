@@ -8,6 +8,8 @@ from collections.abc import Iterable
 
 import django_tables2 as tables
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from .reports import ProgramFigures, Statement
 
@@ -25,50 +27,50 @@ class FigureTable(tables.Table):
 
 
 class SummaryTable(FigureTable):
-    figure = tables.Column()
-    value = tables.Column(attrs=NUM)
+    figure = tables.Column(verbose_name=gettext_lazy("Figure"))
+    value = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Value"))
 
 
 class MonthlyPointsTable(FigureTable):
-    month = tables.DateColumn(format="M Y")
-    issued = tables.Column(attrs=NUM)
-    redeemed = tables.Column(attrs=NUM)
-    expired = tables.Column(attrs=NUM)
-    reversed = tables.Column(attrs=NUM)
-    net = tables.Column(attrs=NUM, verbose_name="Net change")
+    month = tables.DateColumn(format="M Y", verbose_name=gettext_lazy("Month"))
+    issued = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Issued"))
+    redeemed = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Redeemed"))
+    expired = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Expired"))
+    reversed = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Reversed"))
+    net = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Net change"))
 
 
 class TierDistributionTable(FigureTable):
-    name = tables.Column(verbose_name="Tier")
-    members = tables.Column(attrs=NUM)
-    share = tables.Column(attrs=NUM, verbose_name="Share %")
+    name = tables.Column(verbose_name=gettext_lazy("Tier"))
+    members = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Members"))
+    share = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Share %"))
 
 
 class TierMovesTable(FigureTable):
-    month = tables.DateColumn(format="M Y")
-    up = tables.Column(attrs=NUM, verbose_name="Moved up")
-    down = tables.Column(attrs=NUM, verbose_name="Moved down")
+    month = tables.DateColumn(format="M Y", verbose_name=gettext_lazy("Month"))
+    up = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Moved up"))
+    down = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Moved down"))
 
 
 class CampaignResultsTable(FigureTable):
-    name = tables.Column(verbose_name="Campaign")
-    starts_at = tables.DateColumn(format="Y-m-d", verbose_name="Starts")
-    ends_at = tables.DateColumn(format="Y-m-d", verbose_name="Ends")
-    points_paid = tables.Column(attrs=NUM, verbose_name="Points paid")
-    members_rewarded = tables.Column(attrs=NUM, verbose_name="Members")
-    purchases = tables.Column(attrs=NUM, verbose_name="Purchases")
-    spend = tables.Column(attrs=NUM, verbose_name="Spend")
-    purchases_before = tables.Column(attrs=NUM, verbose_name="Purchases before")
-    spend_before = tables.Column(attrs=NUM, verbose_name="Spend before")
-    spend_change = tables.Column(attrs=NUM, verbose_name="Spend change %", default="—")
+    name = tables.Column(verbose_name=gettext_lazy("Campaign"))
+    starts_at = tables.DateColumn(format="Y-m-d", verbose_name=gettext_lazy("Starts"))
+    ends_at = tables.DateColumn(format="Y-m-d", verbose_name=gettext_lazy("Ends"))
+    points_paid = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Points paid"))
+    members_rewarded = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Members"))
+    purchases = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Purchases"))
+    spend = tables.Column(attrs=NUM, verbose_name=pgettext_lazy("money spent", "Spend"))
+    purchases_before = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Purchases before"))
+    spend_before = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Spend before"))
+    spend_change = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Spend change %"), default="—")
 
 
 class TopRewardsTable(FigureTable):
-    name = tables.Column(verbose_name="Reward")
-    redemptions = tables.Column(attrs=NUM)
-    used = tables.Column(attrs=NUM)
-    points = tables.Column(attrs=NUM, verbose_name="Points (net)")
-    cash_value = tables.Column(attrs=NUM, verbose_name="Cash value")
+    name = tables.Column(verbose_name=gettext_lazy("Reward"))
+    redemptions = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Redemptions"))
+    used = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Used"))
+    points = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Points (net)"))
+    cash_value = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Cash value"))
 
 
 def _percent(value) -> str:
@@ -80,21 +82,27 @@ def figure_tables(figures: ProgramFigures) -> dict[str, FigureTable]:
     members, totals, liability = figures.membership, figures.totals, figures.liability
     currency = liability.currency
     summary = [
-        ("Members", members.members),
-        (f"Active members (activity in {90} days)", members.active),
-        ("Participation rate", _percent(members.participation_rate)),
-        ("New members (30 days)", members.new_last_30_days),
-        ("Points issued (all time)", totals.issued),
-        ("Points redeemed (all time)", totals.redeemed),
-        ("Points expired (all time)", totals.expired),
-        ("Points reversed (all time)", totals.reversed),
-        ("Redemption rate", _percent(totals.redemption_rate)),
-        ("Breakage rate", _percent(totals.breakage_rate)),
-        ("Outstanding points: available", liability.points_available),
-        ("Outstanding points: pending", liability.points_pending),
-        (f"Liability: available ({currency})", liability.available),
-        (f"Liability: pending ({currency})", liability.pending),
-        (f"Liability: total ({currency})", liability.total),
+        (_("Members"), members.members),
+        (
+            ngettext(
+                "Active members (activity in %(days)s day)", "Active members (activity in %(days)s days)", 90
+            )
+            % {"days": 90},
+            members.active,
+        ),
+        (_("Participation rate"), _percent(members.participation_rate)),
+        (_("New members (30 days)"), members.new_last_30_days),
+        (_("Points issued (all time)"), totals.issued),
+        (_("Points redeemed (all time)"), totals.redeemed),
+        (_("Points expired (all time)"), totals.expired),
+        (_("Points reversed (all time)"), totals.reversed),
+        (_("Redemption rate"), _percent(totals.redemption_rate)),
+        (_("Breakage rate"), _percent(totals.breakage_rate)),
+        (_("Outstanding points: available"), liability.points_available),
+        (_("Outstanding points: pending"), liability.points_pending),
+        (_("Liability: available (%(currency)s)") % {"currency": currency}, liability.available),
+        (_("Liability: pending (%(currency)s)") % {"currency": currency}, liability.pending),
+        (_("Liability: total (%(currency)s)") % {"currency": currency}, liability.total),
     ]
     return {
         "summary": SummaryTable([{"figure": f, "value": v} for f, v in summary]),
@@ -148,12 +156,12 @@ def csv_response(table: FigureTable, filename: str) -> HttpResponse:
 
 
 class StatementsTable(FigureTable):
-    store = tables.Column()
-    points_issued = tables.Column(attrs=NUM, verbose_name="Points issued")
-    points_redeemed = tables.Column(attrs=NUM, verbose_name="Points redeemed")
-    value_issued = tables.Column(attrs=NUM, verbose_name="Value issued")
-    value_redeemed = tables.Column(attrs=NUM, verbose_name="Value redeemed")
-    net = tables.Column(attrs=NUM, verbose_name="Net (+ program owes the store)")
+    store = tables.Column(verbose_name=gettext_lazy("Store"))
+    points_issued = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Points issued"))
+    points_redeemed = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Points redeemed"))
+    value_issued = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Value issued"))
+    value_redeemed = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Value redeemed"))
+    net = tables.Column(attrs=NUM, verbose_name=gettext_lazy("Net (+ program owes the store)"))
 
 
 def statements_table(statements: list[Statement]) -> StatementsTable:

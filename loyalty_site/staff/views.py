@@ -10,6 +10,9 @@ from django.contrib.auth.decorators import permission_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from members.errors import LoyaltyError
 from members.models import Program, Tier
@@ -24,7 +27,13 @@ from .services import tier_draft_publish, tier_draft_save
 from .tables import csv_response, figure_tables, statements_table
 from .whatif import tier_what_if
 
-SERIES_COLOURS = {"issued": "#3d3dd6", "redeemed": "#1f9d6b", "expired": "#d98a1c", "reversed": "#c23b4b"}
+# Each month's flow of points, its name in the chart's legend, and its colour.
+POINTS_SERIES = {
+    "issued": (gettext_lazy("Issued"), "#3d3dd6"),
+    "redeemed": (gettext_lazy("Redeemed"), "#1f9d6b"),
+    "expired": (gettext_lazy("Expired"), "#d98a1c"),
+    "reversed": (gettext_lazy("Reversed"), "#c23b4b"),
+}
 
 
 @staff_member_required
@@ -43,7 +52,7 @@ def dashboard(request):
         if export not in tables:
             raise Http404("No such table.")
         return csv_response(tables[export], f"{export}-{figures.as_of:%Y-%m-%d}")
-    months = [f"{flow.month:%b}" for flow in figures.months]
+    months = [date_format(flow.month, "M") for flow in figures.months]
     context = {
         "figures": figures,
         "tables": tables,
@@ -53,23 +62,23 @@ def dashboard(request):
         "points_chart": charts.grouped_bars(
             labels=months,
             series=[
-                charts.Series(name.capitalize(), [getattr(flow, name) for flow in figures.months], colour)
-                for name, colour in SERIES_COLOURS.items()
+                charts.Series(str(label), [getattr(flow, name) for flow in figures.months], colour)
+                for name, (label, colour) in POINTS_SERIES.items()
             ],
-            title="Points issued, redeemed, expired and reversed per month",
+            title=_("Points issued, redeemed, expired and reversed per month"),
             width=1100,
             height=300,
         ),
         "tier_chart": charts.horizontal_bars(
             labels=[tier.name for tier in figures.tiers],
             values=[tier.members for tier in figures.tiers],
-            title="Members per tier",
+            title=_("Members per tier"),
         ),
         "moves_chart": charts.diverging_bars(
-            labels=[f"{moves.month:%b}" for moves in figures.tier_moves],
-            up=charts.Series("Moved up", [moves.up for moves in figures.tier_moves], "#1f9d6b"),
-            down=charts.Series("Moved down", [moves.down for moves in figures.tier_moves], "#c23b4b"),
-            title="Tier moves per month",
+            labels=[date_format(moves.month, "M") for moves in figures.tier_moves],
+            up=charts.Series(_("Moved up"), [moves.up for moves in figures.tier_moves], "#1f9d6b"),
+            down=charts.Series(_("Moved down"), [moves.down for moves in figures.tier_moves], "#c23b4b"),
+            title=_("Tier moves per month"),
             width=1100,
             height=240,
         ),
@@ -87,7 +96,7 @@ def tier_what_if_view(request):
     if request.method == "POST" and request.POST.get("action") == "discard" and draft is not None:
         _history(request, draft, DELETION, "Discarded the tier draft")
         draft.delete()
-        messages.success(request, "Draft discarded.")
+        messages.success(request, _("Draft discarded."))
         return redirect("staff:tiers")
     initial = draft.tiers if draft else {}
     form = TierDraftForm(request.POST or None, tiers=tiers, initial_draft=initial)
@@ -104,7 +113,7 @@ def tier_what_if_view(request):
                 form.add_error(None, error.message)
         else:
             _history(request, draft, CHANGE, f"Saved the tier draft: {draft.tiers}")
-            messages.success(request, "Draft saved. The preview below uses it.")
+            messages.success(request, _("Draft saved. The preview below uses it."))
             return redirect("staff:tiers")
     what_if = None
     if draft is not None:
@@ -114,11 +123,13 @@ def tier_what_if_view(request):
         chart = charts.grouped_bars(
             labels=[row.name for row in what_if.rows],
             series=[
-                charts.Series("Today", [row.members for row in what_if.rows], "#9aa1b1"),
-                charts.Series("Current tiers", [row.after_now for row in what_if.rows], "#3d3dd6"),
-                charts.Series("Draft", [row.after for row in what_if.rows], "#d98a1c"),
+                charts.Series(_("Today"), [row.members for row in what_if.rows], "#9aa1b1"),
+                charts.Series(_("Current tiers"), [row.after_now for row in what_if.rows], "#3d3dd6"),
+                charts.Series(_("Draft"), [row.after for row in what_if.rows], "#d98a1c"),
             ],
-            title="Members per tier today, and after tonight's tier job with the current tiers and the draft",
+            title=_(
+                "Members per tier today, and after tonight's tier job with the current tiers and the draft"
+            ),
             width=1100,
             height=300,
         )
@@ -128,7 +139,7 @@ def tier_what_if_view(request):
 
 def _publish(request, draft: TierDraft | None):
     if draft is None:
-        messages.error(request, "There is no draft to publish.")
+        messages.error(request, _("There is no draft to publish."))
         return redirect("staff:tiers")
     before = {tier.pk: tier for tier in Tier.objects.all()}
     try:
@@ -152,7 +163,12 @@ def _publish(request, draft: TierDraft | None):
         )
     messages.success(
         request,
-        f"Published: {len(changed)} tier(s) changed. Members move when the tier job next runs.",
+        ngettext(
+            "Published: %(count)s tier changed. Members move when the tier job next runs.",
+            "Published: %(count)s tiers changed. Members move when the tier job next runs.",
+            len(changed),
+        )
+        % {"count": len(changed)},
     )
     return redirect("staff:tiers")
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from ..admin_base import ReadOnlyAdmin, ReadOnlyInline
 from ..errors import InvalidRequest
@@ -19,9 +21,11 @@ MANAGE = "members.change_webhookendpoint"
 
 
 class WebhookEndpointForm(forms.ModelForm):
-    url = forms.URLField(max_length=500, assume_scheme="https")
+    url = forms.URLField(max_length=500, assume_scheme="https", label=gettext_lazy("URL"))
     events = forms.MultipleChoiceField(
-        choices=[(t, t) for t in EVENT_TYPES], widget=forms.CheckboxSelectMultiple
+        choices=[(t, t) for t in EVENT_TYPES],
+        widget=forms.CheckboxSelectMultiple,
+        label=pgettext_lazy("webhook", "Events"),
     )
 
     class Meta:
@@ -70,27 +74,34 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(ordering="pending_count")
+    @admin.display(description=gettext_lazy("pending"), ordering="pending_count")
     def pending(self, endpoint) -> int:
         return endpoint.pending_count
 
-    @admin.display(ordering="failed_count")
+    @admin.display(description=gettext_lazy("failed"), ordering="failed_count")
     def failed(self, endpoint) -> int:
         return endpoint.failed_count
 
     def has_resend_permission(self, request) -> bool:
         return request.user.has_perm(MANAGE)
 
-    @admin.action(description="Resend every failed delivery", permissions=["resend"])
+    @admin.action(description=gettext_lazy("Resend every failed delivery"), permissions=["resend"])
     def resend_failed(self, request, queryset) -> None:
         count = sum(deliveries_resend(endpoint=endpoint, actor=request.user) for endpoint in queryset)
-        self.message_user(request, f"{count} failed deliveries queued again.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)s failed delivery queued again.", "%(count)s failed deliveries queued again.", count
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
-    @admin.action(description="Enable (after it was disabled)", permissions=["resend"])
+    @admin.action(description=gettext_lazy("Enable (after it was disabled)"), permissions=["resend"])
     def enable(self, request, queryset) -> None:
         for endpoint in queryset:
             endpoint_enable(endpoint=endpoint, actor=request.user)
-        self.message_user(request, "Enabled. Resend their failed deliveries if they should have them.")
+        self.message_user(request, _("Enabled. Resend their failed deliveries if they should have them."))
 
 
 class WebhookAttemptInline(ReadOnlyInline):
@@ -118,21 +129,26 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     inlines = [WebhookAttemptInline]
     actions = ["resend"]
 
-    @admin.display(description="type", ordering="event__type")
+    @admin.display(description=gettext_lazy("type"), ordering="event__type")
     def event_type(self, delivery) -> str:
         return delivery.event.type
 
-    @admin.display(description="event id")
+    @admin.display(description=gettext_lazy("event id"))
     def event_id(self, delivery) -> str:
         return delivery.event.public_id
 
     def has_resend_permission(self, request) -> bool:
         return request.user.has_perm(MANAGE)
 
-    @admin.action(description="Resend the selected deliveries", permissions=["resend"])
+    @admin.action(description=gettext_lazy("Resend the selected deliveries"), permissions=["resend"])
     def resend(self, request, queryset) -> None:
         count = deliveries_resend(deliveries=list(queryset), actor=request.user)
-        self.message_user(request, f"{count} deliveries queued again.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)s delivery queued again.", "%(count)s deliveries queued again.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
 
 class WebhookDeliveryInline(ReadOnlyInline):

@@ -65,5 +65,5 @@ def test_the_tier_what_if_page(staff_page, live_server):
     shoot(staff_page, "staff-tier-what-if")
 
     staff_page.get_by_role("button", name="Publish the draft").click()
-    expect(staff_page.get_by_text("Published: 2 tier(s) changed.")).to_be_visible()
+    expect(staff_page.get_by_text("Published: 2 tiers changed.")).to_be_visible()
     assert Tier.objects.get(code="gold").multiplier == Decimal("1.75")

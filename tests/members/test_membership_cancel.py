@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from members.ledger.invariants import ledger_violations
 from members.memberships import membership_renewal_stop, membership_start
@@ -97,6 +99,39 @@ def test_staff_cancel_a_membership_now_with_a_reason(client, program):
         manager,
         member.pk,
         "Paid by a cheque that bounced",
+    )
+    assert ledger_violations() == []
+
+
+def test_a_german_speaking_manager_cancels_a_membership_in_german(client, program):
+    # Given a program manager who reads admin in German, and a member on a paid plan
+    manager = _staff("manager@example.org", "Program manager")
+    member = factories.MemberFactory()
+    membership = start(member, factories.StoreFactory())
+    client.force_login(manager)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    german = {"Accept-Language": "de"}
+    url = reverse("admin:members_membership_changelist")
+    form = {"action": "cancel_now", "_selected_action": [membership.pk]}
+
+    with translation.override("en"):  # whatever the requests activate stays in this test
+        listed = client.get(url, headers=german).content.decode()
+        asked = client.post(url, form, headers=german).content.decode()
+        # When they cancel it with a reason
+        done = client.post(url, {**form, "reason": "Zahlung zurückgebucht"}, headers=german, follow=True)
+
+    # Then the action, its question and its outcome are in German
+    assert "Ausgewählte Mitgliedschaften jetzt beenden" in listed
+    assert "Warum werden diese Mitgliedschaften beendet?" in asked
+    page = done.content.decode()
+    assert "1 Mitgliedschaft beendet." in page and "membership cancelled" not in page
+    # and the membership ends, audited, with the admin history in English as always
+    membership.refresh_from_db()
+    assert membership.status == "cancelled"
+    event = AuditEvent.objects.get(action="membership_cancelled")
+    assert (event.actor, event.details["reason"]) == (manager, "Zahlung zurückgebucht")
+    assert LogEntry.objects.get(object_id=str(membership.pk)).change_message == (
+        "Admin action: Cancel the selected memberships now: benefits end now (asks for a reason)"
     )
     assert ledger_violations() == []
 

@@ -76,7 +76,7 @@ def test_the_fulfil_action_marks_issued_redemptions_used(admin_client, redemptio
     assert set(Redemption.objects.values_list("status", flat=True)) == {"used"}
     assert AuditEvent.objects.filter(action="redemption_fulfilled").count() == 2
     page = response.content.decode()
-    assert "2 redemption(s) fulfilled" in page and "already used" in page
+    assert "2 redemptions fulfilled" in page and "already used" in page
 
 
 def test_the_cancel_action_returns_points(admin_client, member, redemptions):

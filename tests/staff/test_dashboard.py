@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from members.ledger.services import points_credit
 from members.models import LedgerEntry, Member, Purchase, Tier
@@ -141,6 +141,20 @@ def test_adjustments_waiting_for_approval_are_flagged(client, manager, member):
 
     html = client.get(URL).content.decode()
     assert "1 points adjustment waits for a second staff member" in html
+
+
+def test_the_tables_and_charts_read_in_the_staff_members_language(client, manager):
+    add_members(1)
+    client.force_login(manager)
+
+    with translation.override("en"):
+        page = client.get(URL, headers={"Accept-Language": "fr"}).content.decode()
+        summary = client.get(URL, {"export": "summary"}, headers={"Accept-Language": "de"}).content.decode()
+
+    assert "Variation nette" in page and "Engagement : total (USD)" in page
+    assert "Changements de niveau par mois" in page  # a chart's title
+    lines = summary.strip().splitlines()
+    assert lines[0] == "Kennzahl,Wert" and lines[-1].startswith("Verbindlichkeit: gesamt (USD),")
 
 
 def test_csv_cells_that_would_be_formulas_are_text(client, manager):
