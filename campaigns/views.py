@@ -16,8 +16,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from members.errors import LoyaltyError
 from members.models import Member, Program, Tier
@@ -31,19 +30,19 @@ RECENT_SHARES = 10
 # list of actions.
 NOT_LISTED = (ActionRule.Kind.REFERRAL_REFERRER, ActionRule.Kind.REFERRAL_REFERRED, ActionRule.Kind.SIGNUP)
 SHARE_ERRORS = {
-    "limit_reached": _lazy(
+    "limit_reached": gettext_lazy(
         "You have reached the limit for shares in this period. Thanks for spreading the word!"
     ),
-    "member_inactive": _lazy("Your membership is not active. Please contact us."),
+    "member_inactive": gettext_lazy("Your membership is not active. Please contact us."),
 }
 
 
 class ShareForm(forms.Form):
     url = forms.URLField(
-        label=_lazy("Link to your post"),
+        label=gettext_lazy("Link to your post"),
         max_length=500,
         assume_scheme="https",
-        help_text=_lazy(
+        help_text=gettext_lazy(
             "Paste the address of your public post that mentions us. "
             "Our team checks it, usually within two days."
         ),

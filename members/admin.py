@@ -115,6 +115,12 @@ class MemberAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # a member's history is kept; erase the personal data instead
 
+    def save_model(self, request, obj, form, change):
+        if "birth_date" in form.changed_data:
+            # A corrected birthday waits 30 days for its bonus, like one a member sets.
+            obj.birth_date_set_at = timezone.now() if obj.birth_date else None
+        super().save_model(request, obj, form, change)
+
     def get_urls(self):
         erase = path(
             "<int:member_id>/erase/",
@@ -163,12 +169,6 @@ class EraseForm(forms.Form):
             "Their points are forfeited, their login removed and their personal data replaced."
         ),
     )
-
-    def save_model(self, request, obj, form, change):
-        if "birth_date" in form.changed_data:
-            # A corrected birthday waits 30 days for its bonus, like one a member sets.
-            obj.birth_date_set_at = timezone.now() if obj.birth_date else None
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(LedgerEntry)

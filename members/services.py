@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from .audit import audit_record
 from .errors import Conflict, InvalidRequest
@@ -21,7 +21,7 @@ from .webhooks import event_record, payloads
 
 class MemberExists(Conflict):
     code = "member_exists"
-    default_message = _lazy("A member with that email address already exists.")
+    default_message = gettext_lazy("A member with that email address already exists.")
 
 
 def _normalise_email(email: str) -> str:

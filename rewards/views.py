@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from members.errors import LoyaltyError, NotFound
@@ -40,11 +40,11 @@ PAST_VOUCHERS_SHOWN = 20
 
 # What the member reads when redeeming fails, by the error's code.
 REDEEM_ERRORS = {
-    "insufficient_points": _lazy("You do not have enough available points for this reward yet."),
-    "out_of_stock": _lazy("Sorry, this reward has just run out."),
-    "limit_reached": _lazy("You already hold as many of these as one member may."),
-    "reward_unavailable": _lazy("This reward cannot be redeemed right now."),
-    "member_inactive": _lazy(
+    "insufficient_points": gettext_lazy("You do not have enough available points for this reward yet."),
+    "out_of_stock": gettext_lazy("Sorry, this reward has just run out."),
+    "limit_reached": gettext_lazy("You already hold as many of these as one member may."),
+    "reward_unavailable": gettext_lazy("This reward cannot be redeemed right now."),
+    "member_inactive": gettext_lazy(
         "Your membership is not active, so it cannot redeem rewards. Please contact us."
     ),
 }

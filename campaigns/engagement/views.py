@@ -11,8 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from members.errors import LoyaltyError
@@ -25,8 +24,8 @@ from .models import EngagementProfile, Event, EventCheckIn, EventRsvp
 from .selectors import member_engagement
 
 EVENT_ERRORS = {
-    "event_full": _lazy("Sorry, the event is full."),
-    "event_closed": _lazy("That is not open right now."),
+    "event_full": gettext_lazy("Sorry, the event is full."),
+    "event_closed": gettext_lazy("That is not open right now."),
 }
 
 
@@ -96,9 +95,9 @@ def check_in(request: HttpRequest, member: Member, code: str, secret: str) -> Ht
 class LeaderboardForm(forms.Form):
     nickname = forms.RegexField(
         regex=r"^[A-Za-z0-9_.-]{3,30}$",
-        label=_lazy("Nickname"),
-        help_text=_lazy("3 to 30 letters, digits, dots, dashes or underscores. Only this is shown."),
-        error_messages={"invalid": _lazy("Use 3 to 30 letters, digits, dots, dashes or underscores.")},
+        label=gettext_lazy("Nickname"),
+        help_text=gettext_lazy("3 to 30 letters, digits, dots, dashes or underscores. Only this is shown."),
+        error_messages={"invalid": gettext_lazy("Use 3 to 30 letters, digits, dots, dashes or underscores.")},
     )
 
 

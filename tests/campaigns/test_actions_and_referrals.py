@@ -476,3 +476,20 @@ def test_a_refund_of_a_later_purchase_leaves_the_referral_paid(rules, store, mem
 
     assert Referral.objects.get().status == "rewarded"
     assert entries(member, "referral") == [250]
+
+
+def test_a_birth_date_corrected_in_admin_restarts_the_30_days(rules, member, rf, staff_user):
+    from django.contrib import admin as django_admin
+
+    class ChangedBirthDate:
+        changed_data = ["birth_date"]
+
+    long_ago = timezone.now() - timedelta(days=400)
+    Member.objects.filter(pk=member.pk).update(birth_date=date(1990, 6, 15), birth_date_set_at=long_ago)
+    member.refresh_from_db()
+    member.birth_date = date(1990, 6, 16)
+
+    django_admin.site._registry[Member].save_model(rf.post("/"), member, ChangedBirthDate(), change=True)
+
+    member.refresh_from_db()
+    assert abs(member.birth_date_set_at - timezone.now()) < timedelta(minutes=1)
