@@ -165,6 +165,12 @@ def bench_cases(
             continue
         as_of = now + offset
         log(f"{name} (as of {as_of:%Y-%m-%d %H:%M}):")
+        if name == "refresh_segments":
+            # The floor fills "lapsed" only; any other active segment is extra work for the job.
+            from campaigns.models import Segment
+
+            codes = list(Segment.objects.filter(is_active=True).values_list("code", flat=True))
+            log(f"  active segments: {', '.join(codes) or 'none'}")
         floor_seconds, floor_rows = _timed(
             lambda name=name, as_of=as_of: floor_run(name, as_of=as_of)
         )
