@@ -7,7 +7,9 @@
   qualifying spend covers every tier;
 - for every purchase an earn entry and its lot (14-day return window, 365-day expiry), so the
   ledger invariants hold; about 10% of the lots are past expiry, a few percent still pending;
-- the members' cached balances and last activity to match.
+- the members' cached balances and last activity to match;
+- the program's tiers and the default segment ``lapsed`` (at least one purchase, none in the
+  last 60 days), which ``refresh_segments`` and its floor fill.
 
 Secondary indexes are dropped during the load and rebuilt after, foreign-key triggers are off
 for the session (``session_replication_role = replica``), and the tables are analysed at the end.
@@ -21,6 +23,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 
+from campaigns.demo import seed_offers
 from members.demo import seed_program
 from members.models import Store, Tier
 
@@ -68,6 +71,7 @@ def bench_data_generate(
         log(f"  {name}: {timings[name]:.1f} s")
 
     seed_program()
+    seed_offers()  # the default segment "lapsed", which refresh_segments and its floor refresh
     store, _ = Store.objects.get_or_create(code="bench", defaults={"name": "Bench store"})
     tiers = dict(Tier.objects.values_list("code", "id"))
     params = {"now": now, "members": members, "purchases": purchases, "store": store.pk, **tiers}

@@ -5,10 +5,12 @@ A segment's conditions are grouped: the conditions of one group must all hold (A
 member is in the segment when any group holds (OR). ``segment_predicate_sql`` turns them into
 one predicate over the member row ``m`` (each condition a column test or a correlated EXISTS or
 SUM on the purchases' member index), so the job asks the database for a whole member-id range
-at once, per segment: one INSERT of the members who match and are not in yet, one DELETE of the
-members who are in and no longer match. Running a chunk again changes nothing, so the job is
-idempotent and resumable like every registered job; it writes no points, so it locks no member.
-Only active members are ever in a segment.
+at once, per segment: the members who match are added if they are not in yet, and the members
+who are in and no longer match are removed. On PostgreSQL that is one statement per segment,
+which evaluates the predicate once per member of the range; SQLite (no data-modifying CTEs)
+runs an INSERT and a DELETE that each evaluate it. Running a chunk again changes nothing, so the
+job is idempotent and resumable like every registered job; it writes no points, so it locks no
+member. Only active members are ever in a segment.
 """
 
 from __future__ import annotations
@@ -164,27 +166,71 @@ def _active_segments() -> list[tuple[Segment, list[SegmentCondition]]]:
 
 def segments_refresh_chunk(*, as_of: datetime, first_id: int, last_id: int, **_) -> SegmentResult:
     """Bring every active segment's membership of members ``first_id``..``last_id`` up to date:
-    two statements per segment. Inactive segments keep their members (offers of a paused segment
-    are paused by the offer, not by emptying the segment)."""
+    one statement per segment on PostgreSQL, two on SQLite. Inactive segments keep their members
+    (offers of a paused segment are paused by the offer, not by emptying the segment)."""
+    refresh = _membership_refresh if connection.vendor == "postgresql" else _membership_refresh_embedded
     added = removed = 0
     with transaction.atomic(), connection.cursor() as cursor:
         for segment, conditions in _active_segments():
             predicate, params = segment_predicate_sql(conditions, as_of=as_of)
-            cursor.execute(
-                "INSERT INTO campaigns_segmentmember (segment_id, member_id, added_at) "
-                f"SELECT %s, m.id, %s FROM members_member m WHERE m.id BETWEEN %s AND %s AND {predicate} "
-                "ON CONFLICT (segment_id, member_id) DO NOTHING",
-                [segment.pk, db_datetime(as_of), first_id, last_id, *params],
+            segment_added, segment_removed = refresh(
+                cursor,
+                segment_id=segment.pk,
+                predicate=(predicate, params),
+                added_at=db_datetime(as_of),
+                first_id=first_id,
+                last_id=last_id,
             )
-            added += max(cursor.rowcount, 0)
-            cursor.execute(
-                "DELETE FROM campaigns_segmentmember WHERE segment_id = %s AND member_id BETWEEN %s AND %s "
-                "AND NOT EXISTS (SELECT 1 FROM members_member m "
-                f"WHERE m.id = campaigns_segmentmember.member_id AND {predicate})",
-                [segment.pk, first_id, last_id, *params],
-            )
-            removed += max(cursor.rowcount, 0)
+            added += segment_added
+            removed += segment_removed
     return SegmentResult(added + removed, added, removed)
+
+
+def _membership_refresh(
+    cursor, *, segment_id: int, predicate: Sql, added_at: Any, first_id: int, last_id: int
+) -> tuple[int, int]:
+    """One segment's members of the range, in one statement: the members who match are found
+    once (``matched``); those not in yet are added, those in who are not matched are removed.
+    The two writes touch different members, and ON CONFLICT leaves a membership that a run
+    committing meanwhile added. Returns (added, removed)."""
+    sql, params = predicate
+    cursor.execute(
+        "WITH matched AS MATERIALIZED ("
+        f"    SELECT m.id FROM members_member m WHERE m.id BETWEEN %s AND %s AND {sql}"
+        "), removed AS ("
+        "    DELETE FROM campaigns_segmentmember s WHERE s.segment_id = %s AND s.member_id BETWEEN %s AND %s"
+        "    AND NOT EXISTS (SELECT 1 FROM matched WHERE matched.id = s.member_id) RETURNING 1"
+        "), added AS ("
+        "    INSERT INTO campaigns_segmentmember (segment_id, member_id, added_at)"
+        "    SELECT %s, matched.id, %s FROM matched"
+        "    ON CONFLICT (segment_id, member_id) DO NOTHING RETURNING 1"
+        ") SELECT (SELECT COUNT(*) FROM added), (SELECT COUNT(*) FROM removed)",
+        [first_id, last_id, *params, segment_id, first_id, last_id, segment_id, added_at],
+    )
+    added, removed = cursor.fetchone()
+    return int(added), int(removed)
+
+
+def _membership_refresh_embedded(
+    cursor, *, segment_id: int, predicate: Sql, added_at: Any, first_id: int, last_id: int
+) -> tuple[int, int]:
+    """The same on SQLite: an INSERT of the members who match and are not in yet, then a DELETE
+    of the members who are in and no longer match."""
+    sql, params = predicate
+    cursor.execute(
+        "INSERT INTO campaigns_segmentmember (segment_id, member_id, added_at) "
+        f"SELECT %s, m.id, %s FROM members_member m WHERE m.id BETWEEN %s AND %s AND {sql} "
+        "ON CONFLICT (segment_id, member_id) DO NOTHING",
+        [segment_id, added_at, first_id, last_id, *params],
+    )
+    added = max(cursor.rowcount, 0)
+    cursor.execute(
+        "DELETE FROM campaigns_segmentmember WHERE segment_id = %s AND member_id BETWEEN %s AND %s "
+        "AND NOT EXISTS (SELECT 1 FROM members_member m "
+        f"WHERE m.id = campaigns_segmentmember.member_id AND {sql})",
+        [segment_id, first_id, last_id, *params],
+    )
+    return added, max(cursor.rowcount, 0)
 
 
 def segments_refresh_finish(*, run: JobRun) -> SegmentResult:

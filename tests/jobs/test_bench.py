@@ -32,7 +32,7 @@ def test_generated_data_is_consistent_and_each_floor_matches_its_job():
     for name, offset, _tables in CASES:
         as_of = now + offset
         before = snapshot()
-        floor_rows = floor_run(name, as_of=as_of)
+        floor_rows = floor_run(name, as_of=as_of).rows
         orm_loop_run(name, member_ids=member_ids, as_of=as_of)
         assert snapshot() == before  # both baselines roll back
 
