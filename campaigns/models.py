@@ -354,8 +354,10 @@ class SegmentCondition(models.Model):
 
 
 class SegmentMember(models.Model):
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    # No index of their own: the unique (segment, member) and the (member, segment) index lead
+    # with each, and the nightly refresh writes many of these rows.
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships", db_index=False)
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+", db_index=False)
     added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
