@@ -18,6 +18,20 @@ from .models import Household, HouseholdMember, Membership, MembershipPlan, Tran
 from .transfers import transfer_reverse
 
 
+def _each_row(modeladmin, request, rows, act, refused: str) -> int:
+    """Run ``act(row)`` for each row; a row the service refuses gets an error message
+    (``refused`` with its ``id`` and ``error``) and the others go on. Returns how many went."""
+    done = 0
+    for row in rows:
+        try:
+            act(row)
+        except LoyaltyError as error:
+            modeladmin.message_user(request, refused % {"id": row.pk, "error": error.message}, messages.ERROR)
+        else:
+            done += 1
+    return done
+
+
 @admin.register(MembershipPlan)
 class MembershipPlanAdmin(admin.ModelAdmin):
     list_display = [
@@ -77,20 +91,15 @@ class MembershipAdmin(ReadOnlyAdmin):
                     "action": "cancel_now",
                 },
             )
-        cancelled = 0
-        for membership_id in queryset.filter(status=Membership.Status.ACTIVE).values_list("pk", flat=True):
-            try:
-                membership_cancel_by_staff(
-                    membership_id=membership_id, actor=request.user, reason=form.cleaned_data["reason"]
-                )
-            except LoyaltyError as error:
-                self.message_user(
-                    request,
-                    _("Membership %(id)s: %(error)s") % {"id": membership_id, "error": error.message},
-                    messages.ERROR,
-                )
-            else:
-                cancelled += 1
+        cancelled = _each_row(
+            self,
+            request,
+            queryset.filter(status=Membership.Status.ACTIVE),
+            lambda membership: membership_cancel_by_staff(
+                membership_id=membership.pk, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+            _("Membership %(id)s: %(error)s"),
+        )
         self.message_user(
             request,
             ngettext("%(count)s membership cancelled.", "%(count)s memberships cancelled.", cancelled)
@@ -104,22 +113,15 @@ class MembershipAdmin(ReadOnlyAdmin):
         permissions=["change"],
     )
     def stop_renewal(self, request, queryset) -> None:
-        stopped = 0
-        for membership in queryset.filter(status=Membership.Status.ACTIVE, auto_renew=True).select_related(
-            "member"
-        ):
-            try:
-                membership_renewal_stop(
-                    member=membership.member, membership_id=membership.pk, actor=request.user
-                )
-            except LoyaltyError as error:
-                self.message_user(
-                    request,
-                    _("Membership %(id)s: %(error)s") % {"id": membership.pk, "error": error.message},
-                    messages.ERROR,
-                )
-            else:
-                stopped += 1
+        stopped = _each_row(
+            self,
+            request,
+            queryset.filter(status=Membership.Status.ACTIVE, auto_renew=True).select_related("member"),
+            lambda membership: membership_renewal_stop(
+                member=membership.member, membership_id=membership.pk, actor=request.user
+            ),
+            _("Membership %(id)s: %(error)s"),
+        )
         self.message_user(
             request,
             ngettext("%(count)s membership will not renew.", "%(count)s memberships will not renew.", stopped)
@@ -180,20 +182,15 @@ class TransferAdmin(ReadOnlyAdmin):
                     "action": "reverse_transfers",
                 },
             )
-        reversed_count = 0
-        for transfer in queryset.filter(reversed_at__isnull=True):
-            try:
-                transfer_reverse(
-                    transfer_id=transfer.pk, staff_user=request.user, reason=form.cleaned_data["reason"]
-                )
-            except LoyaltyError as error:
-                self.message_user(
-                    request,
-                    _("Transfer %(id)s: %(error)s") % {"id": transfer.pk, "error": error.message},
-                    messages.ERROR,
-                )
-            else:
-                reversed_count += 1
+        reversed_count = _each_row(
+            self,
+            request,
+            queryset.filter(reversed_at__isnull=True),
+            lambda transfer: transfer_reverse(
+                transfer_id=transfer.pk, staff_user=request.user, reason=form.cleaned_data["reason"]
+            ),
+            _("Transfer %(id)s: %(error)s"),
+        )
         self.message_user(
             request,
             ngettext("%(count)s transfer reversed.", "%(count)s transfers reversed.", reversed_count)

@@ -152,3 +152,37 @@ def test_staff_who_may_only_look_are_offered_no_membership_action(client, progra
     )
     membership.refresh_from_db()
     assert membership.status == "active"
+
+
+def test_staff_reverse_transfers_from_the_admin_with_a_reason(client, program):
+    from members.ledger.services import points_credit
+    from members.models import LedgerEntry, Transfer
+    from members.transfers import transfer_send
+
+    manager = _staff("manager@example.org", "Program manager")
+    sender, recipient = factories.MemberFactory(), factories.MemberFactory()
+    points_credit(
+        member_id=sender.pk, points=300, idempotency_key="gift", source_type=LedgerEntry.Source.SYSTEM
+    )
+    transfer_send(
+        sender_id=sender.pk, recipient_id=recipient.pk, points=100, idempotency_key="t-1", notify=False
+    )
+    transfer = Transfer.objects.get()
+    client.force_login(manager)
+    url = reverse("admin:members_transfer_changelist")
+
+    client.post(
+        url, {"action": "reverse_transfers", "_selected_action": [transfer.pk], "reason": "Sent by mistake"}
+    )
+    again = client.post(
+        url,
+        {"action": "reverse_transfers", "_selected_action": [transfer.pk], "reason": "Twice"},
+        follow=True,
+    )
+
+    transfer.refresh_from_db()
+    sender.refresh_from_db()
+    assert transfer.reversed_at is not None and transfer.reversal_reason == "Sent by mistake"
+    assert sender.points_available == 300
+    assert "0 transfers reversed." in again.content.decode()
+    assert ledger_violations() == []
