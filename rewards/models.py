@@ -239,7 +239,7 @@ class Redemption(models.Model):
     expired_at = models.DateTimeField(null=True, blank=True)
     points_returned = models.PositiveBigIntegerField(default=0)
     # Who lowered the price below the reward's ``points_cost`` (``offer:<code>``), if anyone.
-    price_source = models.CharField(max_length=80, blank=True)
+    price_source = models.CharField(max_length=80, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -214,7 +214,7 @@ def main() -> None:
     print(f"== preparing {env['DATABASE_URL'].rsplit('/', 1)[-1]}", flush=True)
     _create_database(env["DATABASE_URL"])
     _manage(env, "migrate", "--noinput", "-v0")
-    _manage(env, "seed_demo")
+    _manage(env, "seed_demo", "--force")  # DEBUG is off here, as in production
     subprocess.run([sys.executable, "-m", "bench.load.prepare", str(out)], cwd=ROOT, env=env, check=True)
     _vacuum(env["DATABASE_URL"])
 

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='redemption',
             name='price_source',
-            field=models.CharField(blank=True, max_length=80),
+            field=models.CharField(blank=True, db_default='', default='', max_length=80),
         ),
         migrations.AddField(
             model_name='reward',
