@@ -164,6 +164,9 @@ class _Locked:
     # and the code of the running membership (``members.memberships.membership_annotations``).
     plan_multiplier: Decimal | None = None
     plan_code: str | None = None
+    # Whether an offer could be the member's (an activation covering the purchase, an offer's
+    # list, a segment with an offer that applies by itself): only then are their offers read.
+    offer_candidate: bool = True
     # On PostgreSQL, the id the purchase will have (taken from its sequence with the lock), so
     # that its points can be written in the same statement as the purchase.
     next_purchase_id: int | None = None
@@ -189,6 +192,7 @@ def _lock_member(store: Store, purchase: PurchaseInput) -> _Locked:
             bool(member.had_purchases),
             _multiplier(member.plan_multiplier),
             member.plan_code,
+            bool(member.offer_candidate),
         )
     rows = lock_member_rows(
         f"SELECT {_MEMBER_COLUMNS}, {_EARLIER}, CASE WHEN m.member_number = %(number)s"
@@ -199,13 +203,23 @@ def _lock_member(store: Store, purchase: PurchaseInput) -> _Locked:
     row = next((row for row in rows if row[_NUMBER_INDEX] == purchase.member), None)
     if row is None:
         raise MemberNotFound()
-    values, (earlier_id, earlier_digest, had_purchases, plan_multiplier, plan_code, next_id) = (
+    (
+        values,
+        (earlier_id, earlier_digest, had_purchases, plan_multiplier, plan_code, offer_candidate, next_id),
+    ) = (
         row[:width],
         row[width:],
     )
     member = Member.from_db("default", _MEMBER_FIELDS, values)
     return _Locked(
-        member, earlier_id, earlier_digest, had_purchases, _multiplier(plan_multiplier), plan_code, next_id
+        member,
+        earlier_id,
+        earlier_digest,
+        had_purchases,
+        _multiplier(plan_multiplier),
+        plan_code,
+        offer_candidate,
+        next_id,
     )
 
 
@@ -229,7 +243,14 @@ _EARLIER = (
     " EXISTS (SELECT 1 FROM members_purchase WHERE member_id = m.id) AS had_purchases,"
     f" (SELECT pl.earn_multiplier{_RUNNING_PLANS} ORDER BY pl.earn_multiplier DESC LIMIT 1)"
     " AS plan_multiplier,"
-    f" (SELECT pl.code{_RUNNING_PLANS} ORDER BY ms.ends_at DESC, ms.id DESC LIMIT 1) AS plan_code"
+    f" (SELECT pl.code{_RUNNING_PLANS} ORDER BY ms.ends_at DESC, ms.id DESC LIMIT 1) AS plan_code,"
+    " (EXISTS (SELECT 1 FROM campaigns_offeractivation a WHERE a.member_id = m.id"
+    "          AND a.activated_at <= %(at)s AND a.valid_until >= %(at)s)"
+    "  OR EXISTS (SELECT 1 FROM campaigns_offertarget t WHERE t.member_id = m.id)"
+    "  OR EXISTS (SELECT 1 FROM campaigns_segmentmember sm JOIN campaigns_offer o"
+    "             ON o.segment_id = sm.segment_id"
+    "             WHERE sm.member_id = m.id AND o.is_active AND NOT o.requires_activation))"
+    " AS offer_candidate"
 )
 # The member by number and, when they have no purchase yet, their referrer.
 _LOCK_FROM = (
@@ -270,7 +291,7 @@ def _record(
     tier = tiers.get(member.tier_id)
     campaigns = campaigns_for_purchase(at=purchase.purchased_at, store=store, tier=tier)
     offers: list[Offer] = []
-    if offers_may_apply(at=purchase.purchased_at):
+    if locked.offer_candidate and offers_may_apply(at=purchase.purchased_at):
         offers = offers_for_purchase(member_id=member.pk, at=purchase.purchased_at)
     is_first = _is_first_purchase(locked, [*campaigns, *offers])
     context = PurchaseContext(
