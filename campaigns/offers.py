@@ -86,7 +86,7 @@ def member_offers(member: Member, *, now: datetime | None = None) -> list[Member
         .select_related("reward")
         .order_by("-priority", "ends_at", "code")
     )
-    return [
+    found = [
         MemberOffer(
             offer,
             activated=offer.activated_at is not None or not offer.requires_activation,
@@ -94,6 +94,12 @@ def member_offers(member: Member, *, now: datetime | None = None) -> list[Member
         )
         for offer in offers
     ]
+    # A page that lists the member's offers and prices rewards for them (the dashboard) asks once.
+    member.__dict__[_OFFERS_READ] = (now, found)
+    return found
+
+
+_OFFERS_READ = "_member_offers_read"
 
 
 def offers_for_purchase(*, member_id: int, at: datetime) -> list[Offer]:
@@ -118,6 +124,17 @@ class OfferRewardPrices:
         ids = [reward.pk for reward in rewards if reward.pk in offered]
         if not ids:
             return {}
+        read_at, read = member.__dict__.get(_OFFERS_READ, (None, None))
+        if read is not None and abs((at - read_at).total_seconds()) < 1:
+            # The offers this member may use, read a moment ago for the same page.
+            usable = (o.offer for o in read if o.activated and o.offer.kind == Offer.Kind.REWARD_PRICE)
+            best: dict[int, PriceCut] = {}
+            for offer in sorted(usable, key=lambda o: (o.reward_points, -o.priority, o.pk)):
+                if offer.reward_id in ids:
+                    best.setdefault(
+                        offer.reward_id, PriceCut(offer.reward_points, offer.source, offer.name, offer)
+                    )
+            return best
         activated = Q(requires_activation=True, activated_at__lte=at, activated_until__gte=at)
         automatic = Q(requires_activation=False) & _targeted(member.pk)
         offers = (
@@ -222,6 +239,7 @@ def offer_activate(
         except IntegrityError:  # activated at the same moment by another request
             activation = OfferActivation.objects.get(offer=offer, member=member)
         offer.activated_at, offer.activated_until = activation.activated_at, activation.valid_until
+        member.__dict__.pop(_OFFERS_READ, None)  # what was read before no longer holds
         return MemberOffer(offer, activated=True, valid_until=activation.valid_until)
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from campaigns.models import Offer, OfferTarget, OfferUse
 from campaigns.offers import offer_activate
 from members.memberships import membership_cancel, membership_start
-from members.models import LedgerEntry, MembershipPlan
+from members.models import LedgerEntry, Member, MembershipPlan
 from rewards.errors import InsufficientPoints, PlanRequired
 from rewards.selectors import member_reward_option, member_reward_options
 from rewards.services import redemption_cancel, reward_redeem
@@ -173,3 +173,20 @@ def test_a_member_only_reward_needs_a_running_membership_of_its_plan(member, plu
     with pytest.raises(PlanRequired):
         reward_redeem(member_id=member.pk, reward_code="lounge", now=timezone.now() + timedelta(seconds=2))
     assert LedgerEntry.objects.filter(member=member, source_type="redemption").count() == 1
+
+
+def test_a_page_that_listed_the_members_offers_prices_rewards_without_asking_again(
+    member, coffee, django_assert_num_queries
+):
+    from campaigns.offers import member_offers
+
+    price_offer(coffee, 200, members=[member])
+    fund(member, 1000, "m")
+    member = Member.objects.select_related("tier").get(pk=member.pk)
+    assert [o.code for o in member_offers(member)] == ["cheap-coffee"]
+
+    # The rewards, and which of them have a lower price on offer; not the member's offers again.
+    with django_assert_num_queries(2):
+        option = next(o for o in member_reward_options(member) if o.reward.code == "coffee")
+
+    assert (option.price, option.price_cut.source) == (200, "offer:cheap-coffee")
