@@ -23,6 +23,9 @@ else:
     from pathlib import Path
 
     _broker_dir = Path(__file__).resolve().parent.parent.parent / ".run" / "broker"
+    # Any command may queue a task (seed_demo's memberships mail their tier), not only `serve`.
+    for _folder in ("out", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),

@@ -47,5 +47,5 @@ def ledger_check_record(violations: list[Violation], *, started_at: datetime, no
     if violations and notify:
         from ..tasks import ledger_check_failed_notify_task
 
-        transaction.on_commit(partial(ledger_check_failed_notify_task.delay, run.pk))
+        transaction.on_commit(partial(ledger_check_failed_notify_task.delay, run.pk), robust=True)
     return run

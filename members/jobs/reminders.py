@@ -75,5 +75,5 @@ def expiry_reminders_chunk(
         if notify and reminder_ids:
             from ..tasks import expiry_reminders_notify_task
 
-            transaction.on_commit(partial(expiry_reminders_notify_task.delay, reminder_ids))
+            transaction.on_commit(partial(expiry_reminders_notify_task.delay, reminder_ids), robust=True)
     return ReminderResult(reminders=len(reminder_ids))

@@ -257,7 +257,7 @@ def tiers_recalculate_chunk(
         if notify and change_ids:
             from ..tasks import tier_changes_notify_task
 
-            transaction.on_commit(partial(tier_changes_notify_task.delay, change_ids))
+            transaction.on_commit(partial(tier_changes_notify_task.delay, change_ids), robust=True)
     return TierResult(up=counts.get("up", 0), down=counts.get("down", 0), renewed=counts.get("renew", 0))
 
 
