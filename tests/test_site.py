@@ -167,3 +167,33 @@ def test_migrate_makes_the_database_cache_table(settings):
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE cache_made_by_migrate")
+
+
+def test_the_embedded_demo_seeds_with_no_server_and_no_run_folder(tmp_path):
+    """What `make run` does before it serves, with no DATABASE_URL or REDIS_URL: SQLite and the
+    filesystem broker, whose folders no command has made yet (tasks queued on the way land
+    there)."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("DATABASE_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "CELERY_TASK_ALWAYS_EAGER")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="loyalty_site.settings.base",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        LOYALTY_RUN_DIR=str(tmp_path / "run"),
+        DEBUG="true",
+    )
+    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert "Ledger check: Every invariant holds." in result.stdout
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "run" / "broker" / "out").is_dir()

@@ -6,12 +6,14 @@ SQLite, and with no REDIS_URL Celery uses a broker on the filesystem, so `make r
 server at all.
 """
 
+import os
 from pathlib import Path
 
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-RUN_DIR = BASE_DIR / ".run"
+# Where `make run` keeps its logs, the beat's schedule and the embedded broker's messages.
+RUN_DIR = Path(os.environ.get("LOYALTY_RUN_DIR") or BASE_DIR / ".run")
 
 env = environ.Env()
 

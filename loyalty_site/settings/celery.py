@@ -20,9 +20,11 @@ if _redis_url:
     }
 else:
     # Embedded broker for `make run` with no server: messages are files in .run/broker.
+    import os
     from pathlib import Path
 
-    _broker_dir = Path(__file__).resolve().parent.parent.parent / ".run" / "broker"
+    _run_dir = os.environ.get("LOYALTY_RUN_DIR") or Path(__file__).resolve().parent.parent.parent / ".run"
+    _broker_dir = Path(_run_dir) / "broker"
     # Any command may queue a task (seed_demo's memberships mail their tier), not only `serve`.
     for _folder in ("out", "processed"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
