@@ -102,16 +102,17 @@ def member_offers(member: Member, *, now: datetime | None = None) -> list[Member
 _OFFERS_READ = "_member_offers_read"
 
 
-def offers_for_purchase(*, member_id: int, at: datetime) -> list[Offer]:
-    """The offers a purchase dated ``at`` may use (one query): auto-applied offers meant for the
-    member, and activated offers whose activation covers ``at``. Read with the member locked."""
+def _usable_at(member_id: int, at: datetime) -> QuerySet[Offer]:
+    """The offers the member may use at ``at``: auto-applied offers meant for them, and
+    activated offers whose activation covers ``at``."""
     activated = Q(requires_activation=True, activated_at__lte=at, activated_until__gte=at)
     automatic = Q(requires_activation=False) & _targeted(member_id)
-    return list(
-        _open_offers(member_id, at)
-        .filter(activated | automatic, kind__in=Offer.EARNING_KINDS)
-        .order_by("-priority", "pk")
-    )
+    return _open_offers(member_id, at).filter(activated | automatic)
+
+
+def offers_for_purchase(*, member_id: int, at: datetime) -> list[Offer]:
+    """The offers a purchase dated ``at`` may use (one query). Read with the member locked."""
+    return list(_usable_at(member_id, at).filter(kind__in=Offer.EARNING_KINDS).order_by("-priority", "pk"))
 
 
 class OfferRewardPrices:
@@ -127,24 +128,14 @@ class OfferRewardPrices:
         read_at, read = member.__dict__.get(_OFFERS_READ, (None, None))
         if read is not None and abs((at - read_at).total_seconds()) < 1:
             # The offers this member may use, read a moment ago for the same page.
-            usable = (o.offer for o in read if o.activated and o.offer.kind == Offer.Kind.REWARD_PRICE)
-            best: dict[int, PriceCut] = {}
-            for offer in sorted(usable, key=lambda o: (o.reward_points, -o.priority, o.pk)):
-                if offer.reward_id in ids:
-                    best.setdefault(
-                        offer.reward_id, PriceCut(offer.reward_points, offer.source, offer.name, offer)
-                    )
-            return best
-        activated = Q(requires_activation=True, activated_at__lte=at, activated_until__gte=at)
-        automatic = Q(requires_activation=False) & _targeted(member.pk)
-        offers = (
-            _open_offers(member.pk, at)
-            .filter(activated | automatic, kind=Offer.Kind.REWARD_PRICE, reward_id__in=ids)
-            .order_by("reward_points", "-priority", "pk")
-        )
+            offers = [o.offer for o in read if o.activated and o.offer.kind == Offer.Kind.REWARD_PRICE]
+        else:
+            offers = _usable_at(member.pk, at).filter(kind=Offer.Kind.REWARD_PRICE, reward_id__in=ids)
         cuts: dict[int, PriceCut] = {}
-        for offer in offers:
-            cuts.setdefault(offer.reward_id, PriceCut(offer.reward_points, offer.source, offer.name, offer))
+        # The lowest price first; among equal ones, as the engine orders rules.
+        for offer in sorted(offers, key=lambda o: (o.reward_points, -o.priority, o.pk)):
+            if offer.reward_id in ids and offer.reward_id not in cuts:
+                cuts[offer.reward_id] = PriceCut(offer.reward_points, offer.source, offer.name, offer)
         return cuts
 
     def use(self, *, member: Member, reward, cut: PriceCut, redemption) -> bool:

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from members.jobs.base import Counts, db_datetime
 from members.models import JobRun, Member
+from members.models_plans import membership_running_sql
 
 from .models import Segment, SegmentCondition, SegmentMember
 
@@ -115,12 +116,11 @@ def condition_sql(condition: SegmentCondition, *, as_of: datetime) -> Sql:
     elif field == Field.MARKETING_OPT_IN:
         sql, params = "m.marketing_opt_in = %s", [True]
     elif field == Field.PAID_MEMBERSHIP:
-        # Running at ``as_of``, as ``members.memberships.running_memberships``.
         at = db_datetime(as_of)
         sql, params = (
             "EXISTS (SELECT 1 FROM members_membership ms "
             "JOIN members_membershipplan pl ON pl.id = ms.plan_id "
-            "WHERE ms.member_id = m.id AND ms.starts_at <= %s AND ms.ends_at > %s",
+            f"WHERE ms.member_id = m.id AND {membership_running_sql('ms', '%s')}",
             [at, at],
         )
         if condition.text_list:

@@ -72,7 +72,7 @@ class MembershipOutcome:
 
 
 def running_memberships(at: datetime) -> QuerySet[Membership]:
-    """Memberships whose benefits hold at ``at``."""
+    """Memberships whose benefits hold at ``at`` (in SQL: ``models_plans.membership_running_sql``)."""
     return Membership.objects.filter(starts_at__lte=at, ends_at__gt=at)
 
 

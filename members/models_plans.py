@@ -26,6 +26,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+def membership_running_sql(alias: str, at: str) -> str:
+    """``members.memberships.running_memberships`` as a SQL test: the benefits of the membership
+    row ``alias`` hold at ``at`` (a column, or a placeholder, written twice)."""
+    return f"{alias}.starts_at <= {at} AND {alias}.ends_at > {at}"
+
+
 def add_months(moment: datetime, months: int) -> datetime:
     """The same day and time ``months`` later (the month's last day when it is shorter)."""
     month_index = moment.month - 1 + months

@@ -17,6 +17,7 @@ from django.utils import timezone
 from members.jobs.base import Counts, ScratchTable, db_datetime
 from members.locks import lock_members_in
 from members.models import Program
+from members.models_plans import membership_running_sql
 
 from .models import PlanVoucher, Redemption, Reward
 
@@ -38,7 +39,7 @@ def plan_vouchers_issue_chunk(*, as_of: datetime, first_id: int, last_id: int, *
         "FROM members_membership ms "
         "JOIN rewards_reward r ON r.monthly_for_plan_id = ms.plan_id AND r.is_active "
         "JOIN members_member m ON m.id = ms.member_id AND m.status = 'active' "
-        "WHERE ms.member_id BETWEEN %s AND %s AND ms.starts_at <= %s AND ms.ends_at > %s "
+        f"WHERE ms.member_id BETWEEN %s AND %s AND {membership_running_sql('ms', '%s')} "
         "AND NOT EXISTS (SELECT 1 FROM rewards_planvoucher v WHERE v.member_id = ms.member_id "
         "                AND v.plan_id = ms.plan_id AND v.month = %s)"
     )

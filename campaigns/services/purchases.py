@@ -42,6 +42,7 @@ from members.ledger.services import (
 )
 from members.locks import lock_member, lock_member_rows
 from members.models import LedgerEntry, Member, Program, Purchase, PurchaseLine, Store
+from members.models_plans import membership_running_sql
 from members.statements import hot_cursor
 from members.stores import purchase_check_limits
 from members.tiers import (
@@ -165,7 +166,8 @@ class _Locked:
     plan_multiplier: Decimal | None = None
     plan_code: str | None = None
     # Whether an offer could be the member's (an activation covering the purchase, an offer's
-    # list, a segment with an offer that applies by itself): only then are their offers read.
+    # list, a segment with an offer that applies by itself; a coarse twin of
+    # ``campaigns.offers._usable_at``): only then are their offers read.
     offer_candidate: bool = True
     # On PostgreSQL, the id the purchase will have (taken from its sequence with the lock), so
     # that its points can be written in the same statement as the purchase.
@@ -233,7 +235,7 @@ _NUMBER_INDEX = _MEMBER_FIELDS.index("member_number")
 # The running memberships at the purchase, as ``members.memberships.membership_annotations``.
 _RUNNING_PLANS = (
     " FROM members_membership ms JOIN members_membershipplan pl ON pl.id = ms.plan_id"
-    " WHERE ms.member_id = m.id AND ms.starts_at <= %(at)s AND ms.ends_at > %(at)s"
+    f" WHERE ms.member_id = m.id AND {membership_running_sql('ms', '%(at)s')}"
 )
 _EARLIER = (
     "(SELECT p.id FROM members_purchase p WHERE p.store_id = %(store)s AND p.external_id = %(external_id)s)"

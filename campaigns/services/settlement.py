@@ -35,6 +35,7 @@ from members.jobs.base import ScratchTable, db_datetime
 from members.jobs.credits import points_credit_listed
 from members.locks import lock_members_in
 from members.models import JobRun, LedgerEntry, Program
+from members.models_plans import membership_running_sql
 from members.tiers import tier_id_at_sql
 
 from ..budgets import budget_take
@@ -172,7 +173,7 @@ def _purchases_sql(
     plan_at_purchase = (
         "(SELECT MAX(pl.earn_multiplier) FROM members_membership ms "
         "JOIN members_membershipplan pl ON pl.id = ms.plan_id WHERE ms.member_id = p.member_id "
-        "AND ms.starts_at <= p.purchased_at AND ms.ends_at > p.purchased_at)"
+        f"AND {membership_running_sql('ms', 'p.purchased_at')})"
     )
     sql = (
         "SELECT q.purchase_id, q.member_id, q.amount, q.net_amount, "

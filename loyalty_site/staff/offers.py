@@ -41,19 +41,22 @@ def offer_rows(*, as_of: datetime) -> list[OfferRow]:
         .order_by("-starts_at", "code")
     )
     figures = offer_figures(offers)
-    return [
-        OfferRow(
-            offer=f"{offer.name} ({offer.code})",
-            kind=offer.get_kind_display(),
-            audience=offer.segment.name if offer.segment else _("Uploaded list"),
-            targeted=figures[offer.pk].targeted,
-            activated=figures[offer.pk].activated,
-            used=figures[offer.pk].used,
-            points=figures[offer.pk].points,
-            incremental_spend=figures[offer.pk].incremental_spend,
+    rows = []
+    for offer in offers:
+        f = figures[offer.pk]
+        rows.append(
+            OfferRow(
+                offer=f"{offer.name} ({offer.code})",
+                kind=offer.get_kind_display(),
+                audience=offer.segment.name if offer.segment else _("Uploaded list"),
+                targeted=f.targeted,
+                activated=f.activated,
+                used=f.used,
+                points=f.points,
+                incremental_spend=f.incremental_spend,
+            )
         )
-        for offer in offers
-    ]
+    return rows
 
 
 class OfferTable(FigureTable):

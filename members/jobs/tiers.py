@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from ..locks import lock_members_in
 from ..models import Member, Program, Tier, TierChange
+from ..models_plans import membership_running_sql
 from ..tiers import qualification_window_start, tier_qualifying_entries_sql
 from ..webhooks.bulk import tier_changed_events_record
 from .base import Counts, ScratchTable, db_datetime
@@ -118,7 +119,7 @@ def _floor_sql(*, as_of: datetime, first_id: int, last_id: int) -> tuple[str, li
         "FROM members_membership ms "
         "JOIN members_membershipplan p ON p.id = ms.plan_id "
         "JOIN members_tier ft ON ft.id = p.min_tier_id "
-        "WHERE ms.member_id BETWEEN %s AND %s AND ms.starts_at <= %s AND ms.ends_at > %s "
+        f"WHERE ms.member_id BETWEEN %s AND %s AND {membership_running_sql('ms', '%s')} "
         "GROUP BY ms.member_id"
     )
     return sql, [first_id, last_id, as_of_db, as_of_db]
